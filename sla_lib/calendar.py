@@ -1,0 +1,235 @@
+"""The hospital's working calendar, as data plus vectorised arithmetic (exchange_calendars style).
+
+A date is a working day when it is Monday-Friday and not a statutory holiday, or it is a
+statutory make-up working day (调休上班); dates come from the ``chinese_calendar`` package, and the
+contract's ``calendar.extra_working_days`` / ``extra_non_working_days`` win over it. A year the
+package does not cover is not guessed silently: Monday-Friday is assumed and the year is marked
+provisional. Working hours come from the contract's seasons; periods are half-open [start, end).
+
+All arithmetic takes and returns whole numpy arrays of ``datetime64[s]`` (NaT allowed and
+propagated): there is no Python loop per timestamp.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from .contract import Contract
+
+NAT = np.datetime64("NaT", "s")
+_NAT_INT = np.iinfo(np.int64).min
+MIN_YEAR, MAX_YEAR = 1990, 2100
+
+
+def package_years() -> dict[int, str]:
+    """Years the chinese_calendar package covers -> source label."""
+    try:
+        import chinese_calendar as cc
+    except ImportError:  # pragma: no cover - a dependency, but stay usable without it
+        return {}
+    years = {d.year for d in cc.holidays} | {d.year for d in cc.workdays}
+    label = f"chinese_calendar {getattr(cc, '__version__', '')}".strip()
+    return {y: label for y in years}
+
+
+@dataclass
+class YearSource:
+    year: int
+    source: str
+    provisional: bool
+
+
+class WorkCalendar:
+    """Working days and hours for whole years [first_year, last_year]."""
+
+    def __init__(self, contract: Contract, first_year: int, last_year: int):
+        first_year = max(first_year, MIN_YEAR)
+        last_year = min(max(last_year, first_year), MAX_YEAR)
+        self.contract = contract
+        self.first_year, self.last_year = first_year, last_year
+        days = np.arange(np.datetime64(f"{first_year}-01-01"), np.datetime64(f"{last_year + 1}-01-01"),
+                         dtype="datetime64[D]")
+        self.days = days
+        covered = package_years()
+        try:
+            import chinese_calendar as cc
+
+            holidays = np.array(sorted(cc.holidays), dtype="datetime64[D]")
+            makeup = np.array(sorted(cc.workdays), dtype="datetime64[D]")
+        except ImportError:  # pragma: no cover
+            holidays = makeup = np.array([], dtype="datetime64[D]")
+        weekday = (days.astype(np.int64) - 4) % 7  # 1970-01-01 was a Thursday -> 0 = Monday
+        working = weekday < 5
+        years = days.astype("datetime64[Y]").astype(np.int64) + 1970
+        in_pkg = np.isin(years, list(covered))
+        working = np.where(in_pkg & np.isin(days, holidays), False, working)
+        working = np.where(in_pkg & np.isin(days, makeup), True, working)
+        if contract.extra_working_days:
+            working |= np.isin(days, np.array(sorted(contract.extra_working_days), dtype="datetime64[D]"))
+        if contract.extra_non_working_days:
+            working &= ~np.isin(days, np.array(sorted(contract.extra_non_working_days), dtype="datetime64[D]"))
+        self.is_working = working
+        self.years = [
+            YearSource(y, covered.get(y, "provisional: Monday-Friday assumed"), y not in covered)
+            for y in range(first_year, last_year + 1)
+        ]
+        self.provisional_years = np.array([y.year for y in self.years if y.provisional], dtype=np.int64)
+
+        # Working periods of every working day, as absolute seconds, sorted.
+        wdays = days[working]
+        md = _month_day(wdays)
+        day_sec = wdays.astype("datetime64[s]").astype(np.int64)
+        starts, ends, day_end = [], [], np.empty(len(wdays), dtype=np.int64)
+        for s in contract.seasons:
+            a, b = int(s.start_mmdd.replace("-", "")), int(s.end_mmdd.replace("-", ""))
+            sel = ((md >= a) & (md <= b)) if a <= b else ((md >= a) | (md <= b))
+            for p0, p1 in s.periods:
+                starts.append(day_sec[sel] + p0)
+                ends.append(day_sec[sel] + p1)
+            day_end[sel] = day_sec[sel] + s.periods[-1][1]
+        st = np.concatenate(starts)
+        en = np.concatenate(ends)
+        order = np.argsort(st, kind="stable")
+        self.p_start = st[order]
+        self.p_end = en[order]
+        dur = self.p_end - self.p_start
+        self.p_cum_before = np.concatenate([[0], np.cumsum(dur)[:-1]]) if len(dur) else dur
+        self.p_cum_end = self.p_cum_before + dur
+        self.working_dates = wdays
+        self.working_day_end = day_end
+
+    # -- construction ------------------------------------------------------------------------------
+    @classmethod
+    def covering(cls, contract: Contract, *arrays: np.ndarray) -> WorkCalendar:
+        """A calendar covering every timestamp given plus the following year (deadlines run ahead)."""
+        years = [contract.signing_date.year]
+        for a in arrays:
+            a = np.asarray(a, dtype="datetime64[s]")
+            a = a[~np.isnat(a)]
+            if len(a):
+                y = a.astype("datetime64[Y]").astype(np.int64) + 1970
+                years += [int(y.min()), int(y.max())]
+        return cls(contract, min(years), max(years) + 1)
+
+    # -- day questions ------------------------------------------------------------------------------
+    def is_working_day(self, dates) -> np.ndarray:
+        d = np.asarray(dates, dtype="datetime64[D]")
+        idx = (d - self.days[0]).astype(np.int64)
+        self._check_range(idx, len(self.days))
+        return self.is_working[idx]
+
+    def working_days_between(self, start_dates, end_dates) -> np.ndarray:
+        """Working days counted inclusively from start date to end date."""
+        a = np.asarray(start_dates, dtype="datetime64[D]")
+        b = np.asarray(end_dates, dtype="datetime64[D]")
+        lo = np.searchsorted(self.working_dates, a, side="left")
+        hi = np.searchsorted(self.working_dates, b, side="right")
+        return np.maximum(hi - lo, 0)
+
+    def is_provisional(self, *arrays: np.ndarray) -> np.ndarray:
+        """True where any of the given timestamps falls in a provisional year."""
+        out = None
+        for a in arrays:
+            a = np.asarray(a, dtype="datetime64[s]")
+            y = a.astype("datetime64[Y]").astype(np.int64) + 1970
+            p = np.isin(y, self.provisional_years) & ~np.isnat(a)
+            out = p if out is None else (out | p)
+        return out
+
+    # -- instant arithmetic (whole columns) --------------------------------------------------------
+    def _ints(self, t) -> tuple[np.ndarray, np.ndarray]:
+        t = np.asarray(t, dtype="datetime64[s]")
+        return t.astype(np.int64), np.isnat(t)
+
+    @staticmethod
+    def _out(v: np.ndarray, nat: np.ndarray) -> np.ndarray:
+        return np.where(nat, _NAT_INT, v).astype("datetime64[s]")
+
+    def _check_range(self, idx: np.ndarray, n: int) -> None:
+        if len(idx) and (idx.min() < 0 or idx.max() >= n):
+            raise ValueError(
+                f"timestamp outside the calendar built for {self.first_year}-{self.last_year}"
+            )
+
+    def next_working_instant(self, t) -> np.ndarray:
+        """t itself when inside working hours, else the start of the next working period."""
+        v, nat = self._ints(t)
+        idx = np.searchsorted(self.p_end, np.where(nat, self.p_end[0], v), side="right")
+        self._check_range(idx[~nat], len(self.p_start))
+        idx = np.minimum(idx, len(self.p_start) - 1)
+        return self._out(np.maximum(v, self.p_start[idx]), nat)
+
+    def working_seconds_until(self, t) -> np.ndarray:
+        """Working seconds from the calendar's start up to t (a monotone clock)."""
+        v, nat = self._ints(t)
+        idx = np.searchsorted(self.p_start, np.where(nat, 0, v), side="right") - 1
+        safe = np.maximum(idx, 0)
+        inside = np.clip(v - self.p_start[safe], 0, self.p_end[safe] - self.p_start[safe])
+        w = np.where(idx < 0, 0, self.p_cum_before[safe] + inside)
+        return np.where(nat, np.nan, w.astype(np.float64))
+
+    def working_seconds_between(self, a, b) -> np.ndarray:
+        return self.working_seconds_until(b) - self.working_seconds_until(a)
+
+    def add_working_seconds(self, s, seconds) -> np.ndarray:
+        """The instant when ``seconds`` of working time have passed after s."""
+        v, nat = self._ints(s)
+        w = self.working_seconds_until(np.where(nat, _NAT_INT, v).astype("datetime64[s]"))
+        target = np.where(nat, 0, w + np.asarray(seconds, dtype=np.float64)).astype(np.int64)
+        j = np.searchsorted(self.p_cum_end, target, side="left")
+        self._check_range(j[~nat], len(self.p_start))
+        j = np.minimum(j, len(self.p_start) - 1)
+        return self._out(self.p_start[j] + (target - self.p_cum_before[j]), nat)
+
+    def nth_working_day_after(self, t, n: int) -> np.ndarray:
+        """Index into working_dates of the n-th working day after t's date."""
+        d = np.asarray(t, dtype="datetime64[s]").astype("datetime64[D]")
+        k = np.searchsorted(self.working_dates, d, side="right") + (n - 1)
+        self._check_range(k[~np.isnat(d)], len(self.working_dates))
+        return np.minimum(k, len(self.working_dates) - 1)
+
+    def same_time_nth_working_day(self, s, n: int) -> np.ndarray:
+        """Rule next_working_day: the same time of day as s on the n-th working day after s's date."""
+        v, nat = self._ints(s)
+        k = self.nth_working_day_after(s, n)
+        day = np.asarray(s, dtype="datetime64[s]").astype("datetime64[D]").astype("datetime64[s]").astype(np.int64)
+        target_day = self.working_dates[k].astype("datetime64[s]").astype(np.int64)
+        return self._out(target_day + (v - day), nat)
+
+    def end_of_nth_working_day(self, s, n: int) -> np.ndarray:
+        """Rule end_of_next_working_day: end of working hours of the n-th working day after s's date."""
+        _, nat = self._ints(s)
+        k = self.nth_working_day_after(s, n)
+        return self._out(self.working_day_end[k], nat)
+
+    # -- reporting -------------------------------------------------------------------------------------
+    def hours_text(self) -> list[str]:
+        out = []
+        for s in self.contract.seasons:
+            spans = "、".join(f"{_hm(a)}–{_hm(b)}" for a, b in s.periods)
+            out.append(f"{s.label}（{s.start_mmdd} 至 {s.end_mmdd}）：{spans}")
+        return out
+
+
+def _month_day(days: np.ndarray) -> np.ndarray:
+    """month * 100 + day for an array of datetime64[D]."""
+    months = days.astype("datetime64[M]")
+    month = months.astype(np.int64) % 12 + 1
+    day = (days - months.astype("datetime64[D]")).astype(np.int64) + 1
+    return month * 100 + day
+
+
+def _hm(sec: int) -> str:
+    return f"{sec // 3600:02d}:{sec % 3600 // 60:02d}"
+
+
+def to_datetime64(values) -> np.ndarray:
+    """Convenience for tests and notebooks: strings/datetimes -> datetime64[s] array."""
+    return np.array([np.datetime64(v, "s") if v is not None else NAT for v in values], dtype="datetime64[s]")
+
+
+def as_date(d: np.datetime64) -> dt.date:
+    return d.astype("datetime64[D]").astype(dt.date)

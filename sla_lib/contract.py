@@ -1,0 +1,319 @@
+"""Load and validate the contract file (contract.yaml).
+
+Every threshold, rule, system and calendar setting the product uses comes from here. A wrong or
+missing setting raises :class:`ContractError` naming the file, the key and what was expected,
+before any data is read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ContractError
+
+TICKET_CLAUSES = ("response", "resolution", "onsite_arrival", "onsite_fix")
+RESOLUTION_RULES = ("next_working_day", "end_of_next_working_day", "working_hours")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_MMDD = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+
+
+@dataclass(frozen=True)
+class Season:
+    name: str
+    label: str
+    start_mmdd: str  # "05-01"
+    end_mmdd: str  # "09-30", inclusive; may wrap over the new year
+    periods: tuple[tuple[int, int], ...]  # seconds of day, half-open [start, end)
+
+    def covers(self, mmdd: str) -> bool:
+        if self.start_mmdd <= self.end_mmdd:
+            return self.start_mmdd <= mmdd <= self.end_mmdd
+        return mmdd >= self.start_mmdd or mmdd <= self.end_mmdd
+
+
+@dataclass(frozen=True)
+class System:
+    code: str
+    name: str
+    aliases: tuple[str, ...]
+    service: str
+    inspected: bool
+
+
+@dataclass
+class Contract:
+    path: Path
+    raw: dict[str, Any]
+    hospital: str
+    vendor: str
+    signing_date: dt.date
+    length_months: int
+    timezone: str
+    seasons: tuple[Season, ...]
+    extra_working_days: frozenset[dt.date]
+    extra_non_working_days: frozenset[dt.date]
+    clauses: dict[str, dict[str, Any]]
+    systems: tuple[System, ...]
+    no_clock_categories: tuple[str, ...]
+    roster: dict[str, Any] = field(default_factory=dict)
+    sha256: str = ""
+
+    # -- derived helpers -------------------------------------------------------------------
+    def system_lookup(self) -> dict[str, str]:
+        """Normalised name or alias -> system code (normalisation: see ``norm_name``)."""
+        out: dict[str, str] = {}
+        for s in self.systems:
+            for name in (s.code, s.name, *s.aliases):
+                out[norm_name(name)] = s.code
+        return out
+
+    def system_names(self) -> dict[str, str]:
+        return {s.code: s.name for s in self.systems}
+
+    def contract_year_bounds(self, n: int) -> tuple[dt.date, dt.date]:
+        """[start, end) dates of contract year n (1-based)."""
+        start = add_months(self.signing_date, self.length_months * (n - 1))
+        return start, add_months(start, self.length_months)
+
+    def threshold_text(self, clause: str) -> str:
+        c = self.clauses[clause]
+        if clause == "response":
+            return f"{c['limit_minutes']} 分钟（自然时间，7×24）"
+        if clause == "resolution":
+            rule = {
+                "next_working_day": "次一工作日同一时刻",
+                "end_of_next_working_day": "第 N 个工作日下班前",
+                "working_hours": f"{c['hours_per_working_day']} 工作小时/工作日",
+            }[c["rule"]]
+            return f"{c['working_days']} 个工作日（规则 {c['rule']}：{rule}）"
+        if clause in ("onsite_arrival", "onsite_fix"):
+            return f"{c['limit_hours']} 小时（自然时间）"
+        return ""
+
+
+def norm_name(s: str) -> str:
+    """Normalise a system name for matching: full-width to half-width, no spaces, upper case."""
+    s = to_halfwidth(str(s))
+    return re.sub(r"\s+", "", s).upper()
+
+
+def to_halfwidth(s: str) -> str:
+    out = []
+    for ch in s:
+        code = ord(ch)
+        if code == 0x3000:
+            out.append(" ")
+        elif 0xFF01 <= code <= 0xFF5E:
+            out.append(chr(code - 0xFEE0))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def add_months(d: dt.date, months: int) -> dt.date:
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    import calendar as _cal
+
+    day = min(d.day, _cal.monthrange(year, month)[1])
+    return dt.date(year, month, day)
+
+
+# -- validation ---------------------------------------------------------------------------------
+class _V:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def fail(self, key: str, expected: str, got: Any = None) -> None:
+        extra = "" if got is None else f", got {got!r}"
+        raise ContractError(f"{self.path}: key '{key}': expected {expected}{extra}")
+
+    def get(self, d: Any, key: str, dotted: str, kind: type | tuple, required: bool = True, default=None):
+        if not isinstance(d, dict):
+            self.fail(dotted.rsplit(".", 1)[0], "a mapping")
+        if key not in d or d[key] is None:
+            if required:
+                self.fail(dotted, f"a value of type {_tname(kind)} (the key is missing)")
+            return default
+        v = d[key]
+        if kind is float and isinstance(v, int) and not isinstance(v, bool):
+            v = float(v)
+        if not isinstance(v, kind) or (kind in (int, float) and isinstance(v, bool)):
+            self.fail(dotted, _tname(kind), v)
+        return v
+
+    def positive(self, v: float, dotted: str) -> None:
+        if v <= 0:
+            self.fail(dotted, "a number greater than 0", v)
+
+    def date(self, v: Any, dotted: str) -> dt.date:
+        if isinstance(v, dt.datetime):
+            return v.date()
+        if isinstance(v, dt.date):
+            return v
+        try:
+            return dt.date.fromisoformat(str(v))
+        except ValueError:
+            self.fail(dotted, "a date YYYY-MM-DD", v)
+        raise AssertionError
+
+
+def _tname(kind) -> str:
+    names = {str: "text", int: "a whole number", float: "a number", bool: "true/false", list: "a list",
+             dict: "a mapping", dt.date: "a date YYYY-MM-DD"}
+    if isinstance(kind, tuple):
+        return " or ".join(names.get(k, k.__name__) for k in kind)
+    return names.get(kind, kind.__name__)
+
+
+def _hhmm(v: _V, s: Any, dotted: str) -> int:
+    if not isinstance(s, str) or not _HHMM.match(s):
+        v.fail(dotted, "a time HH:MM (quoted)", s)
+    h, m = s.split(":")
+    return int(h) * 3600 + int(m) * 60
+
+
+def load_contract(path: str | Path = "contract.yaml") -> Contract:
+    path = Path(path)
+    if not path.exists():
+        raise ContractError(f"{path}: contract file not found (expected a YAML file; see docs/contract-file.md)")
+    text = path.read_bytes()
+    try:
+        raw = yaml.safe_load(text.decode("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise ContractError(f"{path}: not valid UTF-8 YAML: {e}") from None
+    v = _V(path)
+    if not isinstance(raw, dict):
+        v.fail("(top level)", "a mapping of settings")
+
+    hospital = v.get(raw, "hospital", "hospital", str)
+    vendor = v.get(raw, "vendor", "vendor", str, required=False, default="")
+    period = v.get(raw, "period", "period", dict)
+    signing = v.date(v.get(period, "signing_date", "period.signing_date", (str, dt.date)), "period.signing_date")
+    length = v.get(period, "length_months", "period.length_months", int, required=False, default=12)
+    v.positive(length, "period.length_months")
+    tz = v.get(period, "timezone", "period.timezone", str, required=False, default="Asia/Shanghai")
+
+    cal = v.get(raw, "calendar", "calendar", dict)
+    extra_w = v.get(cal, "extra_working_days", "calendar.extra_working_days", list, required=False, default=[])
+    extra_n = v.get(cal, "extra_non_working_days", "calendar.extra_non_working_days", list, required=False,
+                    default=[])
+    extra_w_d = frozenset(v.date(x, f"calendar.extra_working_days[{i}]") for i, x in enumerate(extra_w))
+    extra_n_d = frozenset(v.date(x, f"calendar.extra_non_working_days[{i}]") for i, x in enumerate(extra_n))
+    both = extra_w_d & extra_n_d
+    if both:
+        v.fail("calendar.extra_working_days", "dates not also listed in calendar.extra_non_working_days",
+               sorted(str(d) for d in both))
+    seasons_raw = v.get(cal, "seasons", "calendar.seasons", list)
+    if not seasons_raw:
+        v.fail("calendar.seasons", "at least one season with working periods")
+    seasons = []
+    for i, s in enumerate(seasons_raw):
+        k = f"calendar.seasons[{i}]"
+        name = v.get(s, "name", f"{k}.name", str)
+        label = v.get(s, "label", f"{k}.label", str, required=False, default=name)
+        frm = str(v.get(s, "from", f"{k}.from", str))
+        to = str(v.get(s, "to", f"{k}.to", str))
+        for key, val in (("from", frm), ("to", to)):
+            if not _MMDD.match(val):
+                v.fail(f"{k}.{key}", "a month-day MM-DD in quotes, e.g. \"05-01\"", val)
+        periods_raw = v.get(s, "periods", f"{k}.periods", list)
+        periods = []
+        for j, p in enumerate(periods_raw):
+            pk = f"{k}.periods[{j}]"
+            if not isinstance(p, list) or len(p) != 2:
+                v.fail(pk, "a pair [\"HH:MM\", \"HH:MM\"]", p)
+            a, b = _hhmm(v, p[0], pk), _hhmm(v, p[1], pk)
+            if b <= a:
+                v.fail(pk, "an end after its start", p)
+            if periods and a < periods[-1][1]:
+                v.fail(pk, "periods in order, not overlapping", p)
+            periods.append((a, b))
+        if not periods:
+            v.fail(f"{k}.periods", "at least one working period")
+        seasons.append(Season(name, label, frm, to, tuple(periods)))
+    # every month-day of a leap year must be covered by exactly one season
+    d = dt.date(2024, 1, 1)
+    while d.year == 2024:
+        mmdd = d.strftime("%m-%d")
+        n = sum(s.covers(mmdd) for s in seasons)
+        if n != 1:
+            v.fail("calendar.seasons", f"seasons that cover every day exactly once ({mmdd} is covered {n} times)")
+        d += dt.timedelta(days=1)
+
+    clauses_raw = v.get(raw, "clauses", "clauses", dict)
+    clauses: dict[str, dict[str, Any]] = {}
+    for cid in TICKET_CLAUSES:
+        c = v.get(clauses_raw, cid, f"clauses.{cid}", dict)
+        for key in ("title", "section", "text"):
+            v.get(c, key, f"clauses.{cid}.{key}", str)
+        clauses[cid] = dict(c)
+    lim = v.get(clauses["response"], "limit_minutes", "clauses.response.limit_minutes", float)
+    v.positive(lim, "clauses.response.limit_minutes")
+    res = clauses["resolution"]
+    rule = v.get(res, "rule", "clauses.resolution.rule", str, required=False, default="next_working_day")
+    if rule not in RESOLUTION_RULES:
+        v.fail("clauses.resolution.rule", "one of " + ", ".join(RESOLUTION_RULES), rule)
+    res["rule"] = rule
+    res["working_days"] = v.get(res, "working_days", "clauses.resolution.working_days", int, required=False,
+                                default=1)
+    v.positive(res["working_days"], "clauses.resolution.working_days")
+    res["hours_per_working_day"] = v.get(res, "hours_per_working_day", "clauses.resolution.hours_per_working_day",
+                                         float, required=rule == "working_hours", default=None)
+    if res["hours_per_working_day"] is not None:
+        v.positive(res["hours_per_working_day"], "clauses.resolution.hours_per_working_day")
+    res["applies_to"] = v.get(res, "applies_to", "clauses.resolution.applies_to", str, required=False,
+                              default="all")
+    if res["applies_to"] not in ("all", "remote"):
+        v.fail("clauses.resolution.applies_to", "all or remote", res["applies_to"])
+    for cid in ("onsite_arrival", "onsite_fix"):
+        h = v.get(clauses[cid], "limit_hours", f"clauses.{cid}.limit_hours", float)
+        v.positive(h, f"clauses.{cid}.limit_hours")
+    anchor = v.get(clauses["onsite_fix"], "anchor", "clauses.onsite_fix.anchor", str, required=False,
+                   default="arrival")
+    if anchor not in ("arrival", "notification"):
+        v.fail("clauses.onsite_fix.anchor", "arrival or notification", anchor)
+    clauses["onsite_fix"]["anchor"] = anchor
+    for cid, c in clauses_raw.items():
+        if cid not in clauses:
+            if not isinstance(c, dict):
+                v.fail(f"clauses.{cid}", "a mapping")
+            clauses[cid] = dict(c)
+
+    systems_raw = v.get(raw, "systems", "systems", list)
+    if not systems_raw:
+        v.fail("systems", "at least one system")
+    systems = []
+    seen: dict[str, str] = {}
+    for i, s in enumerate(systems_raw):
+        k = f"systems[{i}]"
+        code = v.get(s, "code", f"{k}.code", str)
+        name = v.get(s, "name", f"{k}.name", str)
+        aliases = v.get(s, "aliases", f"{k}.aliases", list, required=False, default=[])
+        service = v.get(s, "service", f"{k}.service", str, required=False, default="remote")
+        if service not in ("resident", "remote"):
+            v.fail(f"{k}.service", "resident or remote", service)
+        inspected = v.get(s, "inspected", f"{k}.inspected", bool, required=False, default=True)
+        for a in (code, name, *aliases):
+            key = norm_name(str(a))
+            if key in seen and seen[key] != code:
+                v.fail(f"{k}.aliases", f"names unique across systems ('{a}' is also used by {seen[key]})")
+            seen[key] = code
+        systems.append(System(code, name, tuple(str(a) for a in aliases), service, inspected))
+
+    ncc = v.get(raw, "no_clock_categories", "no_clock_categories", list, required=False, default=[])
+    roster = v.get(raw, "roster", "roster", dict, required=False, default={})
+
+    return Contract(
+        path=path, raw=raw, hospital=hospital, vendor=vendor, signing_date=signing, length_months=length,
+        timezone=tz, seasons=tuple(seasons), extra_working_days=extra_w_d, extra_non_working_days=extra_n_d,
+        clauses=clauses, systems=tuple(systems), no_clock_categories=tuple(str(c) for c in ncc),
+        roster=roster, sha256=hashlib.sha256(text).hexdigest(),
+    )

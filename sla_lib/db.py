@@ -1,0 +1,171 @@
+"""The one DuckDB file every layer lives in. Table names are a public interface (docs/tables.md)."""
+
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from .errors import DatabaseBusy
+
+DEFAULT_DB = Path("data/processed/sla.duckdb")
+
+TICKET_COLUMNS = {
+    # canonical name: DuckDB type
+    "ticket_id": "VARCHAR",
+    "reported_at": "TIMESTAMP",
+    "channel": "VARCHAR",
+    "department": "VARCHAR",
+    "reporter": "VARCHAR",
+    "system": "VARCHAR",  # contract system code
+    "system_raw": "VARCHAR",  # as written in the export
+    "category": "VARCHAR",
+    "severity": "VARCHAR",
+    "description": "VARCHAR",  # patient identifiers masked at load
+    "responded_at": "TIMESTAMP",
+    "plan_at": "TIMESTAMP",
+    "resolved_at": "TIMESTAMP",
+    "onsite": "BOOLEAN",
+    "onsite_requested_at": "TIMESTAMP",
+    "arrived_at": "TIMESTAMP",
+    "fixed_at": "TIMESTAMP",
+    "engineer": "VARCHAR",
+    "status": "VARCHAR",
+    "exclusion": "VARCHAR",
+    "external_sla": "VARCHAR",  # a foreign tool's own verdict (e.g. ServiceNow made_sla), if any
+}
+TIMESTAMP_COLUMNS = [c for c, t in TICKET_COLUMNS.items() if t == "TIMESTAMP"]
+# Canonical kinds: columns, the table their rows load into, and their timestamp columns.
+KIND_COLUMNS = {"tickets": TICKET_COLUMNS}
+KIND_TABLES = {"tickets": "ticket_rows"}
+KIND_TIMESTAMPS = {k: [c for c, t in cols.items() if t == "TIMESTAMP"] for k, cols in KIND_COLUMNS.items()}
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS ingest_log (
+    file_id VARCHAR PRIMARY KEY,      -- sha256 of the file's bytes
+    source_file VARCHAR NOT NULL,     -- path as given (relative to the project when inside it)
+    kind VARCHAR NOT NULL,            -- tickets | ...
+    preset VARCHAR NOT NULL,
+    encoding VARCHAR,
+    sheet VARCHAR,
+    header_row INTEGER,               -- 1-based line/row of the header
+    loaded_at TIMESTAMP NOT NULL,
+    load_seq INTEGER NOT NULL,        -- order of loading, 1, 2, ...
+    export_as_of TIMESTAMP,           -- newest timestamp in the file
+    rows_read INTEGER NOT NULL,
+    rows_loaded INTEGER NOT NULL,
+    rows_rejected INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rejects (
+    file_id VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    source_row INTEGER,               -- 1-based row in the file (line for csv, row for xlsx)
+    column_name VARCHAR,              -- the header as written in the file
+    reason VARCHAR NOT NULL,
+    original_text VARCHAR             -- the cell as written (descriptions masked)
+);
+CREATE TABLE IF NOT EXISTS ticket_rows (
+    {", ".join(f"{c} {t}" for c, t in TICKET_COLUMNS.items())},
+    file_id VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    source_row INTEGER NOT NULL,
+    load_seq INTEGER NOT NULL,
+    export_as_of TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS ticket_sla (
+    ticket_id VARCHAR NOT NULL,
+    clause VARCHAR NOT NULL,          -- response | resolution | onsite_arrival | onsite_fix
+    status VARCHAR NOT NULL,          -- met | breached | pending | not_applicable | excluded | invalid
+    start_at TIMESTAMP,
+    deadline_at TIMESTAMP,
+    stop_at TIMESTAMP,
+    elapsed_minutes DOUBLE,           -- wall clock, start to stop (or to as_of when not stopped)
+    working_minutes DOUBLE,           -- working time of the hospital calendar, same span
+    late_minutes DOUBLE,              -- wall clock past the deadline, breached only
+    provisional BOOLEAN NOT NULL,     -- the deadline used a calendar year marked provisional
+    note VARCHAR,                     -- why invalid / excluded / not_applicable, or the anchor used
+    month VARCHAR NOT NULL            -- YYYY-MM of reported_at
+);
+CREATE TABLE IF NOT EXISTS calendar_years (
+    year INTEGER PRIMARY KEY,
+    source VARCHAR NOT NULL,          -- chinese_calendar | provisional (Monday-Friday assumed)
+    provisional BOOLEAN NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key VARCHAR PRIMARY KEY,
+    value VARCHAR
+);
+"""
+
+# Current version of each ticket: the row from the newest export (export_as_of), then the
+# latest load, then the last row of that file.
+VIEWS = """
+CREATE OR REPLACE VIEW tickets AS
+SELECT * EXCLUDE (rn) FROM (
+    SELECT *, row_number() OVER (PARTITION BY ticket_id
+        ORDER BY export_as_of DESC NULLS LAST, load_seq DESC, source_row DESC) AS rn
+    FROM ticket_rows
+) WHERE rn = 1;
+"""
+
+
+def connect(path: str | Path = DEFAULT_DB, read_only: bool = False, wait_seconds: float = 30.0):
+    """Open the database, creating it and its tables when new.
+
+    DuckDB lets one process write a file at a time. A second ``sla`` process waits up to
+    ``wait_seconds`` for the first, then stops with a clear message.
+    """
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    elif not path.exists():
+        raise FileNotFoundError(f"{path}: no database yet; run `sla ingest` first")
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as e:
+            if "lock" not in str(e).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise DatabaseBusy(
+                    f"{path}: the database is in use by another sla process; waited {wait_seconds:.0f} s. "
+                    "Try again when it has finished."
+                ) from None
+            time.sleep(0.25)
+    if not read_only:
+        con.execute(SCHEMA)
+        con.execute(VIEWS)
+    return con
+
+
+def get_meta(con, key: str, default: str | None = None) -> str | None:
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else default
+
+
+def set_meta(con, key: str, value: str) -> None:
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+
+@contextmanager
+def transaction(con):
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    else:
+        con.execute("COMMIT")
+
+
+def project_relative(p: Path) -> str:
+    try:
+        return os.path.relpath(p.resolve(), Path.cwd().resolve()).replace(os.sep, "/")
+    except ValueError:
+        return str(p)

@@ -1,0 +1,327 @@
+"""`sla ingest`: exports in data/raw/ -> canonical tables -> findings, nothing lost.
+
+For every file: rows read = rows loaded + rows rejected. Each file loads in one transaction and
+is recognised by the sha256 of its bytes, so loading it again changes nothing. After loading,
+the findings (ticket_sla, calendar_years, meta) are recomputed from the current tickets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import db as dbm
+from .calendar import WorkCalendar
+from .clocks import compute_ticket_sla, default_as_of
+from .contract import Contract, load_contract
+from .errors import InputError, SlaError
+from .presets import Preset, builtin_presets, get_preset, match_header
+from .readers import RawFile, read_file
+
+MISSING = ("", "-", "--", "/", "无", "?", "？", "null", "none", "n/a", "na", "—", "——", "nan")
+BUILTIN_TS_FORMATS = [
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",
+    "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M",
+    "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日%H:%M:%S", "%Y年%m月%d日%H:%M",
+    "%Y年%m月%d日 %H时%M分", "%Y年%m月%d日%H时%M分",
+]
+TS_EXAMPLE = "2026-03-05 08:07、2026/3/5 8:07、2026年3月5日 8:07、下午3:07 或 Excel 日期"
+YEAR_RANGE = (2000, 2100)
+SKIP_NAMES = {".gitkeep", ".DS_Store", "desktop.ini", "Thumbs.db"}
+TEXT_MASKED = ("description", "reporter", "department", "exclusion", "status")
+FULLWIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
+HALFWIDTH = "".join(chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)) + " "
+
+
+@dataclass
+class FileResult:
+    path: Path
+    status: str  # loaded | skipped | failed
+    message: str = ""
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    kind: str = ""
+    preset: str = ""
+
+
+@dataclass
+class IngestResult:
+    files: list[FileResult] = field(default_factory=list)
+    as_of: str | None = None
+    tickets: int = 0
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [f for f in self.files if f.status == "failed"]
+
+
+def sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def install_macros(con, contract: Contract, extra_formats: list[str] | None = None) -> None:
+    """SQL macros that clean text, parse timestamps and mask identifiers, column-wide."""
+    fmts = "[" + ", ".join(sql_str(f) for f in [*BUILTIN_TS_FORMATS, *(extra_formats or [])]) + "]"
+    missing = ", ".join(sql_str(m) for m in MISSING)
+    con.execute(f"""
+    CREATE OR REPLACE TEMP MACRO sla_hw(x) AS translate(x, {sql_str(FULLWIDTH)}, {sql_str(HALFWIDTH)});
+    CREATE OR REPLACE TEMP MACRO sla_txt(x) AS
+        CASE WHEN x IS NULL OR lower(trim(sla_hw(x))) IN ({missing}) THEN NULL ELSE trim(x) END;
+    CREATE OR REPLACE TEMP MACRO sla_ts_clean(x) AS
+        trim(regexp_replace(regexp_replace(sla_hw(x), '(上午|下午|中午|晚上|凌晨|早上|AM|PM|am|pm)', ' ', 'g'),
+                            '\\s+', ' ', 'g'));
+    CREATE OR REPLACE TEMP MACRO sla_ts_pm(x, t) AS
+        t + CASE WHEN regexp_matches(x, '下午|晚上|PM|pm') AND hour(t) < 12 THEN INTERVAL 12 HOUR
+                 WHEN regexp_matches(x, '凌晨|上午|AM|am') AND hour(t) = 12 THEN -INTERVAL 12 HOUR
+                 ELSE INTERVAL 0 HOUR END;
+    CREATE OR REPLACE TEMP MACRO sla_ts(x) AS
+        CASE WHEN x IS NULL THEN NULL
+             WHEN regexp_full_match(trim(x), '[0-9]{{5}}(\\.[0-9]+)?')
+                  THEN TIMESTAMP '1899-12-30' + to_seconds(CAST(round(CAST(trim(x) AS DOUBLE) * 86400) AS BIGINT))
+             ELSE sla_ts_pm(x, try_strptime(sla_ts_clean(x), {fmts})) END;
+    CREATE OR REPLACE TEMP MACRO sla_mask(x) AS
+        regexp_replace(regexp_replace(regexp_replace(regexp_replace(x,
+            '(患者|病人|患儿|姓名)([:：]?\\s*)\\p{{Han}}{{2,3}}', '\\1\\2[姓名已隐藏]', 'g'),
+            '(住院号|病案号|门诊号|病历号|就诊号)([:：]?\\s*)[A-Za-z0-9-]+', '\\1\\2[已隐藏]', 'g'),
+            '(^|[^0-9])[1-9][0-9]{{16}}[0-9Xx]', '\\1[身份证号已隐藏]', 'g'),
+            '(^|[^0-9])1[3-9][0-9]{{9}}', '\\1[手机号已隐藏]', 'g');
+    CREATE OR REPLACE TEMP MACRO sla_bool(x) AS
+        CASE WHEN x IS NULL THEN NULL
+             WHEN upper(sla_hw(x)) IN ('是', 'Y', 'YES', 'TRUE', '1', '需要', '现场') THEN TRUE
+             WHEN upper(sla_hw(x)) IN ('否', 'N', 'NO', 'FALSE', '0', '不需要', '远程') THEN FALSE END;
+    CREATE OR REPLACE TEMP MACRO sla_norm(x) AS upper(regexp_replace(sla_hw(x), '\\s+', '', 'g'));
+    """)
+    con.execute("CREATE OR REPLACE TEMP TABLE sla_systems (norm VARCHAR, code VARCHAR)")
+    con.executemany("INSERT INTO sla_systems VALUES (?, ?)", list(contract.system_lookup().items()))
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def expand_paths(paths: list[Path], raw_dir: Path) -> list[Path]:
+    if not paths:
+        paths = [raw_dir]
+    out = []
+    for p in paths:
+        if p.is_dir():
+            out += sorted(q for q in p.iterdir()
+                          if q.is_file() and q.name not in SKIP_NAMES and not q.name.startswith((".", "~$")))
+        elif p.exists():
+            out.append(p)
+        else:
+            raise InputError(f"{p}: no such file or folder")
+    return out
+
+
+def choose_preset(raw: RawFile, kind: str | None, preset: str | None) -> tuple[Preset, object]:
+    """The preset named, else the one whose headers the file matches (file name hints break ties)."""
+    if preset:
+        p = get_preset(preset)
+        return p, match_header(raw.head, p)
+    candidates = [p for p in builtin_presets().values() if kind in (None, p.kind)]
+    if not candidates:
+        raise InputError(f"no preset for kind '{kind}'")
+    scored = []
+    for p in candidates:
+        m = match_header(raw.head, p)
+        hint = any(h.lower() in raw.path.name.lower() for h in p.file_name_hints)
+        scored.append((not m.missing_required, len(m.mapping), hint, p, m))
+    scored.sort(key=lambda t: t[:3], reverse=True)
+    return scored[0][3], scored[0][4]
+
+
+def _ts_cols(preset: Preset) -> list[str]:
+    cols = dbm.KIND_TIMESTAMPS[preset.kind]
+    return [c for c in cols if c in preset.columns]
+
+
+def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: str | None,
+              file_id: str, load_seq: int) -> FileResult:
+    """Map, validate and load one file already read into ``sla_raw``, inside the caller's transaction."""
+    path = raw.path
+    src = dbm.project_relative(path)
+    p, m = choose_preset(raw, kind, preset)
+    if m.missing_required:
+        want = "; ".join(f"{c} ({' / '.join(p.columns[c])})" for c in m.missing_required)
+        found = ", ".join(str(c) for c in (raw.head[m.row_index] if raw.head else []) if c)
+        raise InputError(f"{src}: header row not recognised for preset '{p.name}': missing required "
+                         f"column(s) {want}; the closest row ({_row_label(raw, m.row_index)}) has: {found}")
+    install_macros(con, contract, p.timestamp_formats)
+    header_row = con.execute(f"SELECT _row FROM sla_raw ORDER BY _row LIMIT 1 OFFSET {m.row_index}").fetchone()[0]
+
+    ts_cols = set(_ts_cols(p))
+    sel = ["_row"]
+    checks = []  # (canonical, condition SQL over parsed/raw, reason)
+    for canon, typ in dbm.KIND_COLUMNS[p.kind].items():
+        if canon == "system_raw":
+            continue
+        j = m.mapping.get(canon)
+        if j is None:
+            sel.append(f"CAST(NULL AS {typ}) AS {canon}")
+            continue
+        rawc = f"sla_txt(c{j})"
+        sel.append(f"{rawc} AS raw_{canon}")
+        if canon in ts_cols:
+            sel.append(f"sla_ts({rawc}) AS {canon}")
+            checks.append((canon, f"raw_{canon} IS NOT NULL AND {canon} IS NULL",
+                           f"无法识别的日期时间，应为 {TS_EXAMPLE}"))
+            checks.append((canon, f"year({canon}) NOT BETWEEN {YEAR_RANGE[0]} AND {YEAR_RANGE[1]}",
+                           f"日期超出合理范围（应在 {YEAR_RANGE[0]}–{YEAR_RANGE[1]} 年之间）"))
+        elif typ == "BOOLEAN":
+            sel.append(f"sla_bool({rawc}) AS {canon}")
+            checks.append((canon, f"raw_{canon} IS NOT NULL AND {canon} IS NULL", "应为 是 或 否"))
+        elif canon == "system":
+            sel.append(f"(SELECT code FROM sla_systems WHERE norm = sla_norm({rawc})) AS system")
+            names = "、".join(s.name for s in contract.systems)
+            checks.append((canon, f"raw_{canon} IS NOT NULL AND system IS NULL",
+                           f"合同文件中没有该系统（contract.yaml systems），应为：{names} 或其别名"))
+        elif canon in TEXT_MASKED:
+            sel.append(f"sla_mask({rawc}) AS {canon}")
+        else:
+            sel.append(f"{rawc} AS {canon}")
+        if canon in p.required:
+            checks.append((canon, f"raw_{canon} IS NULL", "必填项为空"))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE sla_parsed AS SELECT {', '.join(sel)} FROM sla_raw "
+                f"WHERE _row > {header_row}")
+    if raw.ncols and con.execute("SELECT count(*) FROM sla_raw WHERE c0 = '\x00csv-error'").fetchone()[0]:
+        checks.append(("", "_row IN (SELECT _row FROM sla_raw WHERE c0 = '\x00csv-error')", "CSV 记录格式错误"))
+
+    rej_sql = []
+    for canon, cond, reason in checks:
+        col_name = sql_str(m.headers.get(canon, canon)) if canon else "NULL"
+        orig = (f"sla_mask(raw_{canon})" if canon in TEXT_MASKED else f"raw_{canon}") if canon else "NULL"
+        if not canon:
+            orig = "NULL"
+        rej_sql.append(f"SELECT {sql_str(file_id)}, {sql_str(src)}, _row, {col_name}, {sql_str(reason)}, "
+                       f"{orig} FROM sla_parsed WHERE {cond}")
+    con.execute("CREATE OR REPLACE TEMP TABLE sla_rej AS " + " UNION ALL ".join(rej_sql))
+    con.execute("INSERT INTO rejects SELECT * FROM sla_rej")
+
+    rows_read = con.execute("SELECT count(*) FROM sla_parsed").fetchone()[0]
+    cols = [c for c in dbm.KIND_COLUMNS[p.kind]]
+    value_cols = ", ".join("raw_system AS system_raw" if c == "system_raw" and "system" in m.mapping
+                           else ("CAST(NULL AS VARCHAR) AS system_raw" if c == "system_raw" else c) for c in cols)
+    ts_list = [c for c in cols if c in ts_cols]
+    export_as_of = con.execute(
+        f"SELECT max(greatest({', '.join(ts_list)})) FROM sla_parsed WHERE _row NOT IN (SELECT _row FROM sla_rej)"
+    ).fetchone()[0] if ts_list else None
+    con.execute(
+        f"INSERT INTO {dbm.KIND_TABLES[p.kind]} SELECT {value_cols}, ?, ?, _row, ?, ? FROM sla_parsed "
+        f"WHERE _row NOT IN (SELECT _row FROM sla_rej) ORDER BY _row",
+        [file_id, src, load_seq, export_as_of],
+    )
+    rows_rejected = con.execute("SELECT count(DISTINCT _row) FROM sla_rej").fetchone()[0]
+    rows_loaded = rows_read - rows_rejected
+    con.execute(
+        "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [file_id, src, p.kind, p.name, raw.encoding, raw.sheet, header_row, dt.datetime.now().replace(microsecond=0),
+         load_seq, export_as_of, rows_read, rows_loaded, rows_rejected],
+    )
+    for t in ("sla_raw", "sla_parsed", "sla_rej"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    return FileResult(path, "loaded", "", rows_read, rows_loaded, rows_rejected, p.kind, p.name)
+
+
+def _row_label(raw: RawFile, i: int) -> str:
+    return f"sheet '{raw.sheet}' row {i + 1}" if raw.sheet else f"line {i + 1}"
+
+
+def parse_as_of(text: str | None) -> str | None:
+    if text is None or text.lower() in ("auto", "data"):
+        return None
+    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(text, fmt).strftime("%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            pass
+    raise SlaError(f"--as-of: cannot read '{text}'; expected YYYY-MM-DD HH:MM[:SS], YYYY-MM-DD or 'auto'")
+
+
+def recompute_findings(con, contract: Contract) -> str | None:
+    """Rebuild ticket_sla, calendar_years and the as_of in meta from the current tickets."""
+    df = con.execute("SELECT * FROM tickets").df()
+    override = dbm.get_meta(con, "as_of_override")
+    as_of = np.datetime64(override, "s") if override else default_as_of(df, dbm.TIMESTAMP_COLUMNS)
+    with dbm.transaction(con):
+        con.execute("DELETE FROM ticket_sla")
+        con.execute("DELETE FROM calendar_years")
+        if as_of is None:
+            dbm.set_meta(con, "as_of", "")
+            return None
+        cal = WorkCalendar.covering(contract, *(df[c].to_numpy(dtype="datetime64[s]") for c in dbm.TIMESTAMP_COLUMNS),
+                                    np.array([as_of]))
+        sla = compute_ticket_sla(df, contract, as_of, cal)
+        con.register("sla_df", sla)
+        con.execute("INSERT INTO ticket_sla SELECT * FROM sla_df")
+        con.unregister("sla_df")
+        used = sla.loc[sla["clause"] == "resolution", ["start_at", "deadline_at"]]
+        years = set(pd_years(used["start_at"])) | set(pd_years(used["deadline_at"]))
+        for y in cal.years:
+            if y.year in years:
+                con.execute("INSERT INTO calendar_years VALUES (?, ?, ?)", [y.year, y.source, y.provisional])
+        as_of_text = str(as_of).replace("T", " ")
+        dbm.set_meta(con, "as_of", as_of_text)
+        dbm.set_meta(con, "as_of_source", "override" if override else "data")
+        dbm.set_meta(con, "contract_sha256", contract.sha256)
+        dbm.set_meta(con, "contract_path", str(contract.path))
+        dbm.set_meta(con, "computed_at", dt.datetime.now().replace(microsecond=0).isoformat(sep=" "))
+    return as_of_text
+
+
+def pd_years(s) -> list[int]:
+    s = s.dropna()
+    return [] if s.empty else s.dt.year.unique().tolist()
+
+
+def ingest(paths: list[Path], db_path: Path = dbm.DEFAULT_DB, contract_path: Path = Path("contract.yaml"),
+           kind: str | None = None, preset: str | None = None, as_of: str | None = None,
+           raw_dir: Path = Path("data/raw"), echo=print) -> IngestResult:
+    contract = load_contract(contract_path)  # validated before any data is read
+    as_of_value = parse_as_of(as_of) if as_of is not None else None
+    files = expand_paths(paths, raw_dir)
+    result = IngestResult()
+    con = dbm.connect(db_path)
+    try:
+        for path in files:
+            fid = file_sha256(path)
+            known = con.execute("SELECT source_file FROM ingest_log WHERE file_id = ?", [fid]).fetchone()
+            if known:
+                result.files.append(FileResult(path, "skipped", f"already loaded as {known[0]}"))
+                echo(f"  = {dbm.project_relative(path)}: already loaded (same content as {known[0]}), skipped")
+                continue
+            seq = con.execute("SELECT coalesce(max(load_seq), 0) + 1 FROM ingest_log").fetchone()[0]
+            try:
+                raw = read_file(con, path, "sla_raw")  # temp tables, outside the load transaction
+                with dbm.transaction(con):
+                    fr = load_file(con, raw, contract, kind, preset, fid, seq)
+            except SlaError as e:
+                msg = str(e)
+                if not msg.startswith(str(dbm.project_relative(path))) and not msg.startswith(str(path)):
+                    msg = f"{dbm.project_relative(path)}: {msg}"
+                result.files.append(FileResult(path, "failed", msg))
+                echo(f"  ! {msg}")
+                continue
+            result.files.append(fr)
+            echo(f"  + {dbm.project_relative(path)} [{fr.kind}, preset {fr.preset}]: read {fr.rows_read}, "
+                 f"loaded {fr.rows_loaded}, rejected {fr.rows_rejected}")
+        if as_of is not None:
+            with dbm.transaction(con):
+                if as_of_value:
+                    dbm.set_meta(con, "as_of_override", as_of_value)
+                else:
+                    con.execute("DELETE FROM meta WHERE key = 'as_of_override'")
+        result.as_of = recompute_findings(con, contract)
+        result.tickets = con.execute("SELECT count(*) FROM tickets").fetchone()[0]
+    finally:
+        con.close()
+    return result

@@ -1,0 +1,118 @@
+"""Column-mapping presets: YAML files that map an export's headers onto a canonical table.
+
+A new hospital's format is a new preset file (docs/presets.md), not new code. Built-in presets
+live in ``sla_lib/presets/``; ``--preset`` also accepts a path to a YAML file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .contract import to_halfwidth
+from .db import KIND_COLUMNS
+from .errors import InputError
+
+PRESET_DIR = Path(__file__).with_name("presets")
+
+
+@dataclass
+class Preset:
+    name: str
+    kind: str
+    description: str
+    columns: dict[str, list[str]]  # canonical -> header synonyms
+    required: list[str]
+    file_name_hints: list[str]
+    timestamp_formats: list[str]
+    path: Path
+
+
+def norm_header(h: str | None) -> str:
+    if h is None:
+        return ""
+    return re.sub(r"\s+", "", to_halfwidth(str(h))).lower()
+
+
+def load_preset_file(path: Path) -> Preset:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: cannot read the preset ({e})") from None
+
+    def need(key, kind):
+        if not isinstance(raw, dict) or not isinstance(raw.get(key), kind):
+            raise InputError(f"{path}: key '{key}': expected {kind.__name__}")
+        return raw[key]
+
+    kind = need("kind", str)
+    if kind not in KIND_COLUMNS:
+        raise InputError(f"{path}: key 'kind': expected one of {', '.join(KIND_COLUMNS)}, got {kind!r}")
+    columns = need("columns", dict)
+    for canon, headers in columns.items():
+        if canon not in KIND_COLUMNS[kind]:
+            raise InputError(f"{path}: key 'columns.{canon}': not a column of {kind} "
+                             f"(expected one of {', '.join(KIND_COLUMNS[kind])})")
+        if isinstance(headers, str):
+            columns[canon] = [headers]
+        elif not isinstance(headers, list) or not headers:
+            raise InputError(f"{path}: key 'columns.{canon}': expected a list of header names")
+    required = raw.get("required", [])
+    for r in required:
+        if r not in columns:
+            raise InputError(f"{path}: key 'required': '{r}' has no entry under columns")
+    return Preset(
+        name=need("name", str), kind=kind, description=str(raw.get("description", "")),
+        columns={k: [str(h) for h in v] for k, v in columns.items()}, required=list(required),
+        file_name_hints=[str(h) for h in raw.get("file_name_hints", [])],
+        timestamp_formats=[str(f) for f in raw.get("timestamp_formats", [])], path=path,
+    )
+
+
+def builtin_presets() -> dict[str, Preset]:
+    out = {}
+    for p in sorted(PRESET_DIR.glob("*.yaml")):
+        preset = load_preset_file(p)
+        out[preset.name] = preset
+    return out
+
+
+def get_preset(name_or_path: str) -> Preset:
+    presets = builtin_presets()
+    if name_or_path in presets:
+        return presets[name_or_path]
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") and p.exists():
+        return load_preset_file(p)
+    raise InputError(f"unknown preset '{name_or_path}'; expected one of {', '.join(presets)} or a .yaml path")
+
+
+@dataclass
+class HeaderMatch:
+    row_index: int  # index into RawFile.head
+    mapping: dict[str, int]  # canonical -> column index
+    headers: dict[str, str]  # canonical -> header as written
+    missing_required: list[str]
+
+
+def match_header(head: list[list[str | None]], preset: Preset) -> HeaderMatch:
+    """Find the header row: the first row holding every required column, else the best row."""
+    lookup = {norm_header(h): canon for canon, hs in preset.columns.items() for h in hs}
+    best = None
+    for i, row in enumerate(head):
+        mapping, headers = {}, {}
+        for j, cell in enumerate(row):
+            canon = lookup.get(norm_header(cell))
+            if canon and canon not in mapping:
+                mapping[canon] = j
+                headers[canon] = str(cell).strip()
+        missing = [r for r in preset.required if r not in mapping]
+        m = HeaderMatch(i, mapping, headers, missing)
+        if not missing and len(mapping) >= 2:
+            return m
+        if best is None or len(mapping) > len(best.mapping):
+            best = m
+    return best or HeaderMatch(0, {}, {}, list(preset.required))
