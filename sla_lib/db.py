@@ -143,9 +143,16 @@ def connect(path: str | Path = DEFAULT_DB, read_only: bool = False, wait_seconds
     return con
 
 
+def scalar(con, sql: str, params: list | None = None):
+    """First column of the first row, or None. Reads the whole (small) result, which DuckDB 2
+    requires before the connection can run anything else."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None
+
+
 def get_meta(con, key: str, default: str | None = None) -> str | None:
-    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-    return row[0] if row else default
+    rows = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+    return rows[0][0] if rows else default
 
 
 def set_meta(con, key: str, value: str) -> None:

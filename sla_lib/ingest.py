@@ -18,6 +18,7 @@ from . import db as dbm
 from .calendar import WorkCalendar
 from .clocks import compute_ticket_sla, default_as_of
 from .contract import Contract, load_contract
+from .db import scalar
 from .errors import InputError, SlaError
 from .presets import Preset, builtin_presets, get_preset, match_header
 from .readers import RawFile, read_file
@@ -157,7 +158,7 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
         raise InputError(f"{src}: header row not recognised for preset '{p.name}': missing required "
                          f"column(s) {want}; the closest row ({_row_label(raw, m.row_index)}) has: {found}")
     install_macros(con, contract, p.timestamp_formats)
-    header_row = con.execute(f"SELECT _row FROM sla_raw ORDER BY _row LIMIT 1 OFFSET {m.row_index}").fetchone()[0]
+    header_row = scalar(con, f"SELECT _row FROM sla_raw ORDER BY _row LIMIT 1 OFFSET {m.row_index}")
 
     ts_cols = set(_ts_cols(p))
     sel = ["_row"]
@@ -193,7 +194,7 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
             checks.append((canon, f"raw_{canon} IS NULL", "必填项为空"))
     con.execute(f"CREATE OR REPLACE TEMP TABLE sla_parsed AS SELECT {', '.join(sel)} FROM sla_raw "
                 f"WHERE _row > {header_row}")
-    if raw.ncols and con.execute("SELECT count(*) FROM sla_raw WHERE c0 = '\x00csv-error'").fetchone()[0]:
+    if raw.ncols and scalar(con, "SELECT count(*) FROM sla_raw WHERE c0 = '\x00csv-error'"):
         checks.append(("", "_row IN (SELECT _row FROM sla_raw WHERE c0 = '\x00csv-error')", "CSV 记录格式错误"))
 
     rej_sql = []
@@ -207,20 +208,20 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
     con.execute("CREATE OR REPLACE TEMP TABLE sla_rej AS " + " UNION ALL ".join(rej_sql))
     con.execute("INSERT INTO rejects SELECT * FROM sla_rej")
 
-    rows_read = con.execute("SELECT count(*) FROM sla_parsed").fetchone()[0]
+    rows_read = scalar(con, "SELECT count(*) FROM sla_parsed")
     cols = [c for c in dbm.KIND_COLUMNS[p.kind]]
     value_cols = ", ".join("raw_system AS system_raw" if c == "system_raw" and "system" in m.mapping
                            else ("CAST(NULL AS VARCHAR) AS system_raw" if c == "system_raw" else c) for c in cols)
     ts_list = [c for c in cols if c in ts_cols]
-    export_as_of = con.execute(
-        f"SELECT max(greatest({', '.join(ts_list)})) FROM sla_parsed WHERE _row NOT IN (SELECT _row FROM sla_rej)"
-    ).fetchone()[0] if ts_list else None
+    export_as_of = scalar(
+        con, f"SELECT max(greatest({', '.join(ts_list)})) FROM sla_parsed WHERE _row NOT IN (SELECT _row FROM sla_rej)"
+    ) if ts_list else None
     con.execute(
         f"INSERT INTO {dbm.KIND_TABLES[p.kind]} SELECT {value_cols}, ?, ?, _row, ?, ? FROM sla_parsed "
         f"WHERE _row NOT IN (SELECT _row FROM sla_rej) ORDER BY _row",
         [file_id, src, load_seq, export_as_of],
     )
-    rows_rejected = con.execute("SELECT count(DISTINCT _row) FROM sla_rej").fetchone()[0]
+    rows_rejected = scalar(con, "SELECT count(DISTINCT _row) FROM sla_rej")
     rows_loaded = rows_read - rows_rejected
     con.execute(
         "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -294,12 +295,12 @@ def ingest(paths: list[Path], db_path: Path = dbm.DEFAULT_DB, contract_path: Pat
     try:
         for path in files:
             fid = file_sha256(path)
-            known = con.execute("SELECT source_file FROM ingest_log WHERE file_id = ?", [fid]).fetchone()
+            known = scalar(con, "SELECT source_file FROM ingest_log WHERE file_id = ?", [fid])
             if known:
-                result.files.append(FileResult(path, "skipped", f"already loaded as {known[0]}"))
-                echo(f"  = {dbm.project_relative(path)}: already loaded (same content as {known[0]}), skipped")
+                result.files.append(FileResult(path, "skipped", f"already loaded as {known}"))
+                echo(f"  = {dbm.project_relative(path)}: already loaded (same content as {known}), skipped")
                 continue
-            seq = con.execute("SELECT coalesce(max(load_seq), 0) + 1 FROM ingest_log").fetchone()[0]
+            seq = scalar(con, "SELECT coalesce(max(load_seq), 0) + 1 FROM ingest_log")
             try:
                 raw = read_file(con, path, "sla_raw")  # temp tables, outside the load transaction
                 with dbm.transaction(con):
@@ -321,7 +322,7 @@ def ingest(paths: list[Path], db_path: Path = dbm.DEFAULT_DB, contract_path: Pat
                 else:
                     con.execute("DELETE FROM meta WHERE key = 'as_of_override'")
         result.as_of = recompute_findings(con, contract)
-        result.tickets = con.execute("SELECT count(*) FROM tickets").fetchone()[0]
+        result.tickets = scalar(con, "SELECT count(*) FROM tickets")
     finally:
         con.close()
     return result

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .db import scalar
 from .errors import InputError
 
 MAX_HEADER_SCAN = 30
@@ -130,7 +131,7 @@ def _duckdb_csv(con, path: Path, table: str, ncols: int, delim: str, text: str) 
     except Exception:
         con.execute(f"DROP TABLE IF EXISTS {table}_t")
         return None
-    n = con.execute(f"SELECT count(*) FROM {table}_t").fetchone()[0]
+    n = scalar(con, f"SELECT count(*) FROM {table}_t")
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     if n != lines:  # blank lines skipped or quoted newlines: numbering would drift
         con.execute(f"DROP TABLE {table}_t")

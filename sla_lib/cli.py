@@ -1,0 +1,142 @@
+"""The `sla` command (also `python -m sla_lib`). Subcommands are documented in docs/cli.md."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+from . import __version__
+from .db import DEFAULT_DB, scalar
+from .errors import SlaError
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"DuckDB file (default {DEFAULT_DB})")
+    p.add_argument("--contract", type=Path, default=Path("contract.yaml"), help="contract file (default contract.yaml)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="sla", description="Hold a hospital's maintenance vendor to its contract.")
+    ap.add_argument("--version", action="version", version=f"sla {__version__}")
+    ap.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    p = sub.add_parser("demo", help="write deterministic demo exports for one contract year")
+    p.add_argument("--raw-dir", type=Path, default=Path("data/raw"))
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--contract", type=Path, default=Path("contract.yaml"))
+    p.add_argument("--if-empty", action="store_true", help="do nothing when the folder already holds exports")
+
+    p = sub.add_parser("ingest", help="load exports into the database and recompute the findings")
+    p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: every new file in data/raw/)")
+    p.add_argument("--kind", choices=["tickets"], help="what the files hold (default: inferred)")
+    p.add_argument("--preset", help="column-mapping preset name or .yaml path (default: inferred)")
+    p.add_argument("--as-of", help="data complete up to this instant (YYYY-MM-DD HH:MM); 'auto' = newest timestamp")
+    p.add_argument("--raw-dir", type=Path, default=Path("data/raw"))
+    _common(p)
+
+    p = sub.add_parser("presets", help="list the column-mapping presets")
+
+    p = sub.add_parser("render", help="render a report to HTML")
+    rsub = p.add_subparsers(dest="report", required=True)
+    r = rsub.add_parser("monthly", help="the monthly compliance report")
+    r.add_argument("--month", help="YYYY-MM (default: every month with tickets)")
+    r.add_argument("--all", action="store_true", help="every month with tickets")
+    r.add_argument("--out", type=Path, default=Path("reports"))
+    _common(r)
+    r = rsub.add_parser("index", help="refresh reports/index.html")
+    r.add_argument("--out", type=Path, default=Path("reports"))
+
+    p = sub.add_parser("status", help="what the database holds: files, rows, as_of")
+    _common(p)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except (SlaError, FileNotFoundError) as e:
+        if args.debug:
+            traceback.print_exc()
+        print(f"sla: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("sla: interrupted", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args) -> int:
+    if args.cmd == "demo":
+        from .contract import load_contract
+        from .demo import write_demo
+
+        raw = args.raw_dir
+        if args.if_empty and raw.exists() and any(
+                q.is_file() and not q.name.startswith(".") for q in raw.iterdir()):
+            print(f"{raw}/ already holds exports; demo data not written")
+            return 0
+        paths = write_demo(raw, load_contract(args.contract), seed=args.seed)
+        for p in paths:
+            print(f"wrote {p}")
+        return 0
+
+    if args.cmd == "ingest":
+        from .ingest import ingest
+
+        res = ingest(args.paths, args.db, args.contract, kind=args.kind, preset=args.preset, as_of=args.as_of,
+                     raw_dir=args.raw_dir)
+        loaded = [f for f in res.files if f.status == "loaded"]
+        print(f"{len(loaded)} file(s) loaded, {sum(f.status == 'skipped' for f in res.files)} already loaded, "
+              f"{len(res.failed)} failed; rows read {sum(f.rows_read for f in loaded)}, "
+              f"loaded {sum(f.rows_loaded for f in loaded)}, rejected {sum(f.rows_rejected for f in loaded)}; "
+              f"{res.tickets} tickets in {args.db}; as_of {res.as_of}")
+        return 1 if res.failed else 0
+
+    if args.cmd == "presets":
+        from .presets import builtin_presets
+
+        for p in builtin_presets().values():
+            print(f"{p.name:24} {p.kind:12} {p.description}")
+        return 0
+
+    if args.cmd == "render":
+        from . import render
+
+        if args.report == "index":
+            print(render.write_index(args.out))
+            return 0
+        if args.report == "monthly":
+            if args.month and not args.all:
+                months = [args.month]
+            else:
+                from .db import connect
+                from .report import months_available
+
+                con = connect(args.db, read_only=True)
+                try:
+                    months = months_available(con)
+                finally:
+                    con.close()
+            for m in months:
+                path = render.render_monthly(m, args.db, args.contract, args.out)
+                print(f"rendered {path}")
+            print(render.write_index(args.out))
+            return 0
+
+    if args.cmd == "status":
+        from .db import connect, get_meta
+
+        con = connect(args.db, read_only=True)
+        try:
+            for row in con.execute("SELECT source_file, kind, preset, rows_read, rows_loaded, rows_rejected "
+                                   "FROM ingest_log ORDER BY load_seq").fetchall():
+                print("{}: {} ({}) read {}, loaded {}, rejected {}".format(*row))
+            n = scalar(con, "SELECT count(*) FROM tickets")
+            print(f"{n} tickets; as_of {get_meta(con, 'as_of')} ({get_meta(con, 'as_of_source')})")
+        finally:
+            con.close()
+        return 0
+    raise AssertionError(args.cmd)

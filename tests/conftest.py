@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sla_lib.contract import load_contract
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTRACT = ROOT / "contract.yaml"
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def contract():
+    return load_contract(CONTRACT)
+
+
+@pytest.fixture
+def make_contract(tmp_path):
+    """Write a modified copy of contract.yaml: make_contract(lambda raw: ...) -> Contract."""
+
+    def make(edit):
+        raw = yaml.safe_load(CONTRACT.read_text(encoding="utf-8"))
+        raw = copy.deepcopy(raw)
+        edit(raw)
+        p = tmp_path / "contract.yaml"
+        p.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+        return load_contract(p)
+
+    return make

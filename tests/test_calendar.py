@@ -1,0 +1,101 @@
+"""Working calendar: sla-rules.md worked examples on real 2025-2026 dates."""
+
+import numpy as np
+import pytest
+
+from sla_lib.calendar import WorkCalendar, to_datetime64
+
+
+@pytest.fixture(scope="module")
+def cal(contract):
+    return WorkCalendar(contract, 2025, 2027)
+
+
+def one(a):
+    return str(a[0]).replace("T", " ")
+
+
+@pytest.mark.parametrize("day, working", [
+    ("2025-10-01", False),  # National Day
+    ("2025-10-08", False),  # Mid-Autumn/National Day holiday
+    ("2025-09-28", True),   # Sunday, make-up working day
+    ("2025-10-11", True),   # Saturday, make-up working day
+    ("2025-10-12", False),  # ordinary Sunday
+    ("2026-01-04", True),   # Sunday, make-up working day after New Year
+    ("2026-02-14", True),   # Saturday, make-up before Spring Festival
+    ("2026-02-16", False),  # Spring Festival (a Monday)
+    ("2026-02-28", True),   # Saturday, make-up after Spring Festival
+    ("2026-04-06", False),  # Qingming, a Monday
+    ("2026-05-09", True),   # Saturday, make-up after May Day
+    ("2025-11-04", True),   # ordinary Tuesday
+])
+def test_working_days_follow_state_council_notices(cal, day, working):
+    assert bool(cal.is_working_day(np.array([day], dtype="datetime64[D]"))[0]) is working
+
+
+@pytest.mark.parametrize("t, expected", [
+    ("2025-11-04 08:00:00", "2025-11-04 08:00:00"),  # start of a period is inside
+    ("2025-11-04 07:59:59", "2025-11-04 08:00:00"),
+    ("2025-11-04 12:00:00", "2025-11-04 14:00:00"),  # end of morning is outside (winter lunch)
+    ("2025-11-04 12:30:00", "2025-11-04 14:00:00"),
+    ("2025-07-15 12:30:00", "2025-07-15 14:30:00"),  # summer lunch ends 14:30
+    ("2025-11-04 17:29:59", "2025-11-04 17:29:59"),
+    ("2025-11-04 17:30:00", "2025-11-05 08:00:00"),  # end of day is outside
+    ("2025-11-07 18:30:00", "2025-11-10 08:00:00"),  # Friday evening -> Monday
+    ("2025-09-30 18:00:00", "2025-10-09 08:00:00"),  # before National Day -> 9 October
+    ("2025-10-11 10:00:00", "2025-10-11 10:00:00"),  # make-up Saturday is a working day
+])
+def test_next_working_instant(cal, t, expected):
+    assert one(cal.next_working_instant(to_datetime64([t]))) == expected
+
+
+def test_nat_propagates(cal):
+    out = cal.next_working_instant(to_datetime64([None, "2025-11-04 12:00"]))
+    assert np.isnat(out[0]) and str(out[1]) == "2025-11-04T14:00:00"
+
+
+def test_working_seconds_between_counts_only_working_hours(cal):
+    a = to_datetime64(["2025-11-04 10:00", "2025-11-07 16:00", "2025-09-30 17:00"])
+    b = to_datetime64(["2025-11-04 15:00", "2025-11-10 09:00", "2025-10-09 09:00"])
+    hours = cal.working_seconds_between(a, b) / 3600
+    # Tue 10-12 (2h) + 14-15 (1h); Fri 16-17:30 (1.5h) + Mon 8-9 (1h);
+    # Tue 30 Sep 17:00-17:30 (summer, 0.5h) + Thu 9 Oct 8-9 (1h)
+    assert hours.tolist() == [3.0, 2.5, 1.5]
+
+
+def test_add_working_seconds_lands_on_period_end(cal):
+    s = to_datetime64(["2025-11-04 08:00", "2025-11-04 14:00"])
+    out = cal.add_working_seconds(s, np.array([7.5 * 3600, 7.5 * 3600]))
+    assert [str(x) for x in out] == ["2025-11-04T17:30:00", "2025-11-05T12:00:00"]
+
+
+def test_inclusive_working_day_count_across_national_day_and_makeup(cal):
+    # 26 Sep (Fri) .. 13 Oct (Mon): 26, 28 (Sun make-up), 29, 30, 9, 10, 11 (Sat make-up), 13
+    n = cal.working_days_between(np.array(["2025-09-26"], dtype="datetime64[D]"),
+                                 np.array(["2025-10-13"], dtype="datetime64[D]"))
+    assert n.tolist() == [8]
+
+
+def test_unknown_year_is_provisional_monday_to_friday(cal):
+    years = {y.year: y for y in cal.years}
+    assert years[2027].provisional and not years[2026].provisional
+    assert "provisional" in years[2027].source
+    # 2027-01-01 is a Friday: not guessed as a holiday
+    assert cal.is_working_day(np.array(["2027-01-01"], dtype="datetime64[D]"))[0]
+    flags = cal.is_provisional(to_datetime64(["2026-12-31 10:00", "2027-01-04 10:00", None]))
+    assert flags.tolist() == [False, True, False]
+
+
+def test_hospital_overrides_win_over_the_package(make_contract):
+    c = make_contract(lambda raw: raw["calendar"].update(
+        extra_working_days=["2025-10-08"], extra_non_working_days=["2025-11-05"]))
+    cal = WorkCalendar(c, 2025, 2026)
+    days = np.array(["2025-10-08", "2025-11-05"], dtype="datetime64[D]")
+    assert cal.is_working_day(days).tolist() == [True, False]
+
+
+def test_vectorised_over_a_large_column(cal):
+    t = np.datetime64("2025-07-01T00:00:00") + np.arange(0, 365 * 86400, 37, dtype=np.int64).astype("timedelta64[s]")
+    s = cal.next_working_instant(t)
+    assert len(s) == len(t) and (s >= t).all()
+    assert cal.is_working_day(s.astype("datetime64[D]")).all()

@@ -1,0 +1,207 @@
+"""`sla ingest` on real files: encodings, xlsx, date spellings, rejects, masking, idempotency."""
+
+import datetime as dt
+import hashlib
+
+import duckdb
+import openpyxl
+import pytest
+
+from sla_lib.cli import main
+from sla_lib.ingest import ingest
+
+from .conftest import CONTRACT
+
+HEADER = ["工单号", "报修时间", "报修方式", "报修科室", "报修人", "系统名称", "问题类型", "紧急程度", "问题描述",
+          "响应时间", "方案提供时间", "解决时间", "是否现场", "现场通知时间", "到场时间", "现场排除时间", "处理人",
+          "状态", "排除原因"]
+
+
+def row(tid, reported, system="HIS", desc="打印机无法打印", responded=None, resolved=None, onsite="否",
+        arrived=None, exclusion=None, **kw):
+    vals = dict(zip(HEADER, [tid, reported, "电话", "门诊部", "张护士", system, "故障", "一般", desc, responded,
+                             None, resolved, onsite, None, arrived, None, "李工", "已解决", exclusion], strict=True))
+    vals.update(kw)
+    return [vals[h] for h in HEADER]
+
+
+def write_csv(path, rows, encoding="utf-8", sep=","):
+    lines = [sep.join(HEADER)] + [sep.join("" if v is None else str(v) for v in r) for r in rows]
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
+    return path
+
+
+def q(db, sql):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def load(tmp_path, *paths, **kw):
+    return ingest(list(paths), tmp_path / "sla.duckdb", CONTRACT, echo=lambda *_: None, **kw)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "utf-16"])
+def test_csv_encodings_and_date_spellings(tmp_path, encoding):
+    rows = [
+        row("GD1", "2026-03-05 08:07", responded="2026-03-05 08:10:30"),
+        row("GD2", "2026/3/5 8:07", responded="2026/3/5 8:27"),
+        row("GD3", "2026年3月5日 8:07", responded="2026年3月5日 下午3:07"),
+        row("GD4", "46086.33819444444", system="检验信息系统"),  # Excel serial of 2026-03-05 08:07
+        row("GD5", "２０２６－０３－０５　０８：０７", system="ＬＩＳ"),  # full-width digits
+    ]
+    f = write_csv(tmp_path / "工单.csv", rows, encoding)
+    res = load(tmp_path, f)
+    assert [(x.rows_read, x.rows_loaded, x.rows_rejected) for x in res.files] == [(5, 5, 0)]
+    got = dict(q(tmp_path / "sla.duckdb", "SELECT ticket_id, reported_at FROM tickets"))
+    assert set(got.values()) == {dt.datetime(2026, 3, 5, 8, 7)}
+    resp = dict(q(tmp_path / "sla.duckdb", "SELECT ticket_id, responded_at FROM tickets"))
+    assert resp["GD1"] == dt.datetime(2026, 3, 5, 8, 10, 30)
+    assert resp["GD3"] == dt.datetime(2026, 3, 5, 15, 7)
+    assert dict(q(tmp_path / "sla.duckdb", "SELECT ticket_id, system FROM tickets"))["GD5"] == "LIS"
+
+
+def test_semicolon_and_tab_separators(tmp_path):
+    for sep, name in ((";", "a.csv"), ("\t", "b.csv")):
+        write_csv(tmp_path / name, [row(f"T{name}", "2026-03-05 08:07")], sep=sep)
+    res = load(tmp_path, tmp_path / "a.csv", tmp_path / "b.csv")
+    assert [x.rows_loaded for x in res.files] == [1, 1]
+
+
+def test_xlsx_with_title_row_and_datetime_cells(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "工单"
+    ws.append(["2026年3月 报修登记表"])  # a title row above the header
+    ws.append(HEADER)
+    ws.append(row("X1", dt.datetime(2026, 3, 5, 8, 7), responded=dt.datetime(2026, 3, 5, 8, 30)))
+    ws.append(row("X2", "2026/3/6 9:00", responded="2026/3/6 9:05"))
+    f = tmp_path / "工单登记.xlsx"
+    wb.save(f)
+    res = load(tmp_path, f)
+    assert res.files[0].rows_loaded == 2
+    assert q(tmp_path / "sla.duckdb", "SELECT sheet, header_row FROM ingest_log") == [("工单", 2)]
+    rows = q(tmp_path / "sla.duckdb", "SELECT ticket_id, source_row, reported_at FROM tickets ORDER BY 1")
+    assert rows == [("X1", 3, dt.datetime(2026, 3, 5, 8, 7)), ("X2", 4, dt.datetime(2026, 3, 6, 9))]
+    st = dict(q(tmp_path / "sla.duckdb", "SELECT ticket_id, status FROM ticket_sla WHERE clause='response'"))
+    assert st == {"X1": "breached", "X2": "met"}
+
+
+def test_rejects_name_row_column_reason_and_keep_the_rest(tmp_path):
+    rows = [
+        row("GD1", "2026-03-05 08:07"),
+        row(None, "2026-03-05 08:07"),
+        row("GD3", "2025-13-45 25:00", system="OA办公系统"),
+        row("GD4", "2026-03-05 08:07", onsite="也许"),
+        row("GD5", "1899-01-01 08:00"),
+        row("GD6", "-", responded="2026-03-05 08:09"),
+    ]
+    f = write_csv(tmp_path / "工单.csv", rows)
+    res = load(tmp_path, f)
+    fr = res.files[0]
+    assert (fr.rows_read, fr.rows_loaded, fr.rows_rejected) == (6, 1, 5)
+    rej = q(tmp_path / "sla.duckdb", "SELECT source_row, column_name, reason, original_text FROM rejects ORDER BY 1, 2")
+    by_row = {}
+    for r, col, reason, orig in rej:
+        by_row.setdefault(r, []).append((col, reason, orig))
+    assert by_row[3] == [("工单号", "必填项为空", None)]
+    assert {c for c, _, _ in by_row[4]} == {"报修时间", "系统名称"}
+    assert any("无法识别的日期时间" in reason and orig == "2025-13-45 25:00" for _, reason, orig in by_row[4])
+    assert by_row[5][0][:2] == ("是否现场", "应为 是 或 否")
+    assert "日期超出合理范围" in by_row[6][0][1]
+    assert by_row[7] == [("报修时间", "必填项为空", None)]
+    log = q(tmp_path / "sla.duckdb", "SELECT rows_read, rows_loaded, rows_rejected FROM ingest_log")
+    assert log == [(6, 1, 5)]
+
+
+def test_loading_twice_changes_nothing_and_raw_files_are_untouched(tmp_path):
+    f = write_csv(tmp_path / "工单.csv", [row("GD1", "2026-03-05 08:07"), row(None, "2026-03-05 08:07")])
+    before = hashlib.sha256(f.read_bytes()).hexdigest()
+    load(tmp_path, f)
+    tables = ["ticket_rows", "rejects", "ingest_log", "ticket_sla"]
+    counts = [q(tmp_path / "sla.duckdb", f"SELECT count(*) FROM {t}")[0][0] for t in tables]
+    copy = tmp_path / "copy_of_same.csv"
+    copy.write_bytes(f.read_bytes())
+    res = load(tmp_path, f, copy)
+    assert [x.status for x in res.files] == ["skipped", "skipped"]
+    assert [q(tmp_path / "sla.duckdb", f"SELECT count(*) FROM {t}")[0][0] for t in tables] == counts
+    assert hashlib.sha256(f.read_bytes()).hexdigest() == before
+
+
+def test_newer_export_supersedes_older_version(tmp_path):
+    old = write_csv(tmp_path / "工单_03.csv", [row("GD1", "2026-03-05 08:07", responded="2026-03-05 08:10"),
+                                                row("GD2", "2026-03-05 09:00", responded="2026-03-05 09:01")])
+    new = write_csv(tmp_path / "工单_04.csv", [row("GD1", "2026-03-05 08:07", responded="2026-03-05 08:10",
+                                                   resolved="2026-03-06 08:00")])
+    load(tmp_path, new)
+    load(tmp_path, old)  # loaded later, but the older export: it must not win
+    cur = dict(q(tmp_path / "sla.duckdb", "SELECT ticket_id, resolved_at FROM tickets"))
+    assert cur == {"GD1": dt.datetime(2026, 3, 6, 8), "GD2": None}
+    assert q(tmp_path / "sla.duckdb", "SELECT count(*) FROM ticket_rows")[0][0] == 3
+    assert q(tmp_path / "sla.duckdb", "SELECT count(*) FROM ticket_sla")[0][0] == 8
+
+
+def test_patient_identifiers_are_masked_in_tickets_and_rejects(tmp_path):
+    desc = "患者刘晓梅 身份证61010219900101123X 电话13912345678 住院号：ZY2025081234 打印腕带失败"
+    f = write_csv(tmp_path / "工单.csv", [row("GD1", "2026-03-05 08:07", desc=desc),
+                                         row("GD2", "bad date", desc="病人王建国 手机 15800001111")])
+    load(tmp_path, f)
+    db = tmp_path / "sla.duckdb"
+    text = " ".join(str(v) for r in q(db, "SELECT * FROM tickets") + q(db, "SELECT * FROM rejects") for v in r)
+    for secret in ("刘晓梅", "61010219900101123X", "13912345678", "ZY2025081234", "王建国", "15800001111"):
+        assert secret not in text
+    assert q(db, "SELECT description FROM tickets")[0][0] == (
+        "患者[姓名已隐藏] 身份证[身份证号已隐藏] 电话[手机号已隐藏] 住院号：[已隐藏] 打印腕带失败")
+
+
+def test_unknown_headers_fail_one_file_and_the_rest_load(tmp_path, capsys):
+    bad = tmp_path / "a_other.csv"
+    bad.write_text("姓名,日期,金额\n张三,2026-03-05,10\n", encoding="utf-8")
+    good = write_csv(tmp_path / "b_工单.csv", [row("GD1", "2026-03-05 08:07")])
+    rc = main(["ingest", str(bad), str(good), "--db", str(tmp_path / "sla.duckdb"), "--contract", str(CONTRACT)])
+    out = capsys.readouterr().out
+    assert rc == 1
+    assert "a_other.csv" in out and "missing required column(s) ticket_id (工单号" in out
+    assert "b_工单.csv" in out and "loaded 1" in out
+
+
+def test_undecodable_and_empty_files_give_one_clear_message(tmp_path):
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(bytes(range(128, 256)) * 4)
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    notxl = tmp_path / "fake.xlsx"
+    notxl.write_bytes(b"not a zip")
+    res = load(tmp_path, junk, empty, notxl)
+    msgs = [f.message for f in res.files]
+    assert all(f.status == "failed" for f in res.files)
+    assert "junk.csv" in msgs[0] and "cannot decode" in msgs[0]
+    assert "empty.csv" in msgs[1] and "empty" in msgs[1]
+    assert "fake.xlsx" in msgs[2] and "Excel" in msgs[2]
+
+
+def test_quoted_newlines_keep_line_numbers(tmp_path):
+    f = tmp_path / "工单.csv"
+    lines = [",".join(HEADER),
+             ",".join(str(v or "") for v in row("GD1", "2026-03-05 08:07", desc='"第一行\n第二行"')),
+             "",
+             ",".join(str(v or "") for v in row(None, "2026-03-05 08:07"))]
+    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    load(tmp_path, f)
+    assert q(tmp_path / "sla.duckdb", "SELECT description FROM tickets") == [("第一行\n第二行",)]
+    assert q(tmp_path / "sla.duckdb", "SELECT source_row FROM rejects") == [(5,)]
+
+
+def test_as_of_override_and_back_to_auto(tmp_path):
+    f = write_csv(tmp_path / "工单.csv", [row("GD1", "2026-03-05 08:07"), row("GD2", "2026-03-09 08:00",
+                                                                            responded="2026-03-09 08:01")])
+    db = tmp_path / "sla.duckdb"
+    load(tmp_path, f)
+    assert q(db, "SELECT value FROM meta WHERE key='as_of'") == [("2026-03-09 08:01:00",)]
+    load(tmp_path, as_of="2026-03-05 08:20")
+    assert q(db, "SELECT status FROM ticket_sla WHERE ticket_id='GD1' AND clause='response'") == [("pending",)]
+    assert q(db, "SELECT value FROM meta WHERE key='as_of_source'") == [("override",)]
+    load(tmp_path, as_of="auto")
+    assert q(db, "SELECT status FROM ticket_sla WHERE ticket_id='GD1' AND clause='response'") == [("breached",)]
