@@ -137,6 +137,7 @@ def connect(path: str | Path = DEFAULT_DB, read_only: bool = False, wait_seconds
                     "Try again when it has finished."
                 ) from None
             time.sleep(0.25)
+    con.execute("SET enable_progress_bar = false")
     if not read_only:
         con.execute(SCHEMA)
         con.execute(VIEWS)

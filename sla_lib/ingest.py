@@ -23,7 +23,7 @@ from .errors import InputError, SlaError
 from .presets import Preset, builtin_presets, get_preset, match_header
 from .readers import RawFile, read_file
 
-MISSING = ("", "-", "--", "/", "无", "?", "？", "null", "none", "n/a", "na", "—", "——", "nan")
+MISSING = ("", "-", "--", "/", "无", "?", "？", "－", "／", "null", "none", "n/a", "na", "—", "——", "nan", "ｎｕｌｌ")
 BUILTIN_TS_FORMATS = [
     "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",
     "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M",
@@ -72,7 +72,9 @@ def install_macros(con, contract: Contract, extra_formats: list[str] | None = No
     con.execute(f"""
     CREATE OR REPLACE TEMP MACRO sla_hw(x) AS translate(x, {sql_str(FULLWIDTH)}, {sql_str(HALFWIDTH)});
     CREATE OR REPLACE TEMP MACRO sla_txt(x) AS
-        CASE WHEN x IS NULL OR lower(trim(sla_hw(x))) IN ({missing}) THEN NULL ELSE trim(x) END;
+        CASE WHEN x IS NULL THEN NULL
+             WHEN strlen(x) <= 12 AND lower(trim(x, ' 　\t')) IN ({missing}) THEN NULL
+             ELSE trim(x, ' 　\t') END;
     CREATE OR REPLACE TEMP MACRO sla_ts_clean(x) AS
         trim(regexp_replace(regexp_replace(sla_hw(x), '(上午|下午|中午|晚上|凌晨|早上|AM|PM|am|pm)', ' ', 'g'),
                             '\\s+', ' ', 'g'));
@@ -80,19 +82,23 @@ def install_macros(con, contract: Contract, extra_formats: list[str] | None = No
         t + CASE WHEN regexp_matches(x, '下午|晚上|PM|pm') AND hour(t) < 12 THEN INTERVAL 12 HOUR
                  WHEN regexp_matches(x, '凌晨|上午|AM|am') AND hour(t) = 12 THEN -INTERVAL 12 HOUR
                  ELSE INTERVAL 0 HOUR END;
-    CREATE OR REPLACE TEMP MACRO sla_ts(x) AS
-        CASE WHEN x IS NULL THEN NULL
-             WHEN regexp_full_match(trim(x), '[0-9]{{5}}(\\.[0-9]+)?')
-                  THEN TIMESTAMP '1899-12-30' + to_seconds(CAST(round(CAST(trim(x) AS DOUBLE) * 86400) AS BIGINT))
+    CREATE OR REPLACE TEMP MACRO sla_ts_slow(x) AS
+        CASE WHEN regexp_full_match(x, '[0-9]{{5}}(\\.[0-9]+)?')
+                  THEN TIMESTAMP '1899-12-30' + to_seconds(CAST(round(CAST(x AS DOUBLE) * 86400) AS BIGINT))
              ELSE sla_ts_pm(x, try_strptime(sla_ts_clean(x), {fmts})) END;
+    -- ISO spellings first (most exports); everything else only for the rows that need it
+    CREATE OR REPLACE TEMP MACRO sla_ts(x) AS
+        coalesce(try_strptime(x, ['%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M']), sla_ts_slow(x));
     CREATE OR REPLACE TEMP MACRO sla_mask(x) AS
-        regexp_replace(regexp_replace(regexp_replace(regexp_replace(x,
+        CASE WHEN NOT regexp_matches(x, '[0-9]|患者|病人|患儿|姓名') THEN x ELSE regexp_replace(regexp_replace(regexp_replace(regexp_replace(x,
             '(患者|病人|患儿|姓名)([:：]?\\s*)\\p{{Han}}{{2,3}}', '\\1\\2[姓名已隐藏]', 'g'),
             '(住院号|病案号|门诊号|病历号|就诊号)([:：]?\\s*)[A-Za-z0-9-]+', '\\1\\2[已隐藏]', 'g'),
             '(^|[^0-9])[1-9][0-9]{{16}}[0-9Xx]', '\\1[身份证号已隐藏]', 'g'),
-            '(^|[^0-9])1[3-9][0-9]{{9}}', '\\1[手机号已隐藏]', 'g');
+            '(^|[^0-9])1[3-9][0-9]{{9}}', '\\1[手机号已隐藏]', 'g') END;
     CREATE OR REPLACE TEMP MACRO sla_bool(x) AS
         CASE WHEN x IS NULL THEN NULL
+             WHEN x = '是' THEN TRUE
+             WHEN x = '否' THEN FALSE
              WHEN upper(sla_hw(x)) IN ('是', 'Y', 'YES', 'TRUE', '1', '需要', '现场') THEN TRUE
              WHEN upper(sla_hw(x)) IN ('否', 'N', 'NO', 'FALSE', '0', '不需要', '远程') THEN FALSE END;
     CREATE OR REPLACE TEMP MACRO sla_norm(x) AS upper(regexp_replace(sla_hw(x), '\\s+', '', 'g'));
@@ -161,17 +167,22 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
     header_row = scalar(con, f"SELECT _row FROM sla_raw ORDER BY _row LIMIT 1 OFFSET {m.row_index}")
 
     ts_cols = set(_ts_cols(p))
-    sel = ["_row"]
-    checks = []  # (canonical, condition SQL over parsed/raw, reason)
+    # Stage 1: cleaned text of each mapped column (missing markers -> NULL), materialised once.
+    mapped = [c for c in dbm.KIND_COLUMNS[p.kind] if c in m.mapping and c != "system_raw"]
+    clean = ", ".join(f"sla_txt(c{m.mapping[c]}) AS raw_{c}" for c in mapped)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE sla_clean AS SELECT _row{', ' + clean if clean else ''} "
+                f"FROM sla_raw WHERE _row > {header_row}")
+    # Stage 2: typed values, column by column.
+    sel = ["c._row"] + [f"c.raw_{c}" for c in mapped]
+    checks = []  # (canonical, condition SQL over sla_parsed, reason)
+    join = ""
     for canon, typ in dbm.KIND_COLUMNS[p.kind].items():
         if canon == "system_raw":
             continue
-        j = m.mapping.get(canon)
-        if j is None:
+        if canon not in m.mapping:
             sel.append(f"CAST(NULL AS {typ}) AS {canon}")
             continue
-        rawc = f"sla_txt(c{j})"
-        sel.append(f"{rawc} AS raw_{canon}")
+        rawc = f"c.raw_{canon}"
         if canon in ts_cols:
             sel.append(f"sla_ts({rawc}) AS {canon}")
             checks.append((canon, f"raw_{canon} IS NOT NULL AND {canon} IS NULL",
@@ -182,7 +193,10 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
             sel.append(f"sla_bool({rawc}) AS {canon}")
             checks.append((canon, f"raw_{canon} IS NOT NULL AND {canon} IS NULL", "应为 是 或 否"))
         elif canon == "system":
-            sel.append(f"(SELECT code FROM sla_systems WHERE norm = sla_norm({rawc})) AS system")
+            sel.append("s.code AS system")
+            # normalise each distinct spelling once, then join on the text as written
+            join = ("LEFT JOIN (SELECT d.raw, y.code FROM (SELECT DISTINCT raw_system AS raw FROM sla_clean) d "
+                    "JOIN sla_systems y ON y.norm = sla_norm(d.raw)) s ON s.raw = c.raw_system")
             names = "、".join(s.name for s in contract.systems)
             checks.append((canon, f"raw_{canon} IS NOT NULL AND system IS NULL",
                            f"合同文件中没有该系统（contract.yaml systems），应为：{names} 或其别名"))
@@ -192,8 +206,7 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
             sel.append(f"{rawc} AS {canon}")
         if canon in p.required:
             checks.append((canon, f"raw_{canon} IS NULL", "必填项为空"))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE sla_parsed AS SELECT {', '.join(sel)} FROM sla_raw "
-                f"WHERE _row > {header_row}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE sla_parsed AS SELECT {', '.join(sel)} FROM sla_clean c {join}")
     if raw.ncols and scalar(con, "SELECT count(*) FROM sla_raw WHERE c0 = '\x00csv-error'"):
         checks.append(("", "_row IN (SELECT _row FROM sla_raw WHERE c0 = '\x00csv-error')", "CSV 记录格式错误"))
 
@@ -228,7 +241,7 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
         [file_id, src, p.kind, p.name, raw.encoding, raw.sheet, header_row, dt.datetime.now().replace(microsecond=0),
          load_seq, export_as_of, rows_read, rows_loaded, rows_rejected],
     )
-    for t in ("sla_raw", "sla_parsed", "sla_rej"):
+    for t in ("sla_raw", "sla_clean", "sla_parsed", "sla_rej"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return FileResult(path, "loaded", "", rows_read, rows_loaded, rows_rejected, p.kind, p.name)
 
