@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .calendar import WorkCalendar
 from .contract import TICKET_CLAUSES, Contract
@@ -23,10 +25,52 @@ SLA_COLUMNS = ["ticket_id", "clause", "status", "start_at", "deadline_at", "stop
                "working_minutes", "late_minutes", "provisional", "note", "month"]
 
 
-def _col(df: pd.DataFrame, name: str) -> np.ndarray:
-    if name not in df:
-        return np.full(len(df), np.datetime64("NaT"), dtype="datetime64[s]")
-    return pd.to_datetime(df[name]).to_numpy(dtype="datetime64[s]")
+def _col(cols, name: str) -> np.ndarray:
+    """A timestamp column as datetime64[s] (NaT for missing), from pandas, numpy or pyarrow."""
+    if not _has(cols, name):
+        return np.full(_len(cols), np.datetime64("NaT"), dtype="datetime64[s]")
+    v = cols[name]
+    if isinstance(v, pa.ChunkedArray | pa.Array):
+        v = v.to_numpy(zero_copy_only=False)
+    elif isinstance(v, pd.Series):
+        v = pd.to_datetime(v).to_numpy()
+    return np.asarray(v).astype("datetime64[s]")
+
+
+def _has(cols, name: str) -> bool:
+    return name in (cols.column_names if isinstance(cols, pa.Table) else cols)
+
+
+def _len(cols) -> int:
+    if isinstance(cols, pd.DataFrame | pa.Table):
+        return len(cols)
+    return len(next(iter(cols.values())))
+
+
+def _bool(cols, name: str) -> np.ndarray:
+    if not _has(cols, name):
+        return np.zeros(_len(cols), bool)
+    v = cols[name]
+    if isinstance(v, pa.ChunkedArray | pa.Array):
+        return pc.fill_null(v, False).to_numpy(zero_copy_only=False).astype(bool)
+    return pd.Series(v).fillna(False).to_numpy(dtype=bool)
+
+
+def _codes(cols, name: str) -> tuple[np.ndarray, list[str]]:
+    """Integer codes (-1 = missing or blank) and the distinct values of a text column."""
+    if not _has(cols, name):
+        return np.full(_len(cols), -1), []
+    v = cols[name]
+    if isinstance(v, pa.Table):
+        v = v.column(0)
+    if isinstance(v, pa.ChunkedArray | pa.Array):
+        v = pc.if_else(pc.equal(pc.utf8_trim_whitespace(v), ""), pa.scalar(None, v.type), v)
+        enc = pc.dictionary_encode(v).combine_chunks() if isinstance(v, pa.ChunkedArray) else pc.dictionary_encode(v)
+        return pc.fill_null(enc.indices, -1).to_numpy().astype(np.int64), enc.dictionary.to_pylist()
+    ser = pd.Series(v, dtype=object)
+    ser = ser.where(ser.astype("string").str.strip() != "")
+    codes, uniq = pd.factorize(ser)
+    return codes, [str(x) for x in uniq]
 
 
 def default_as_of(df: pd.DataFrame, timestamp_columns: list[str]) -> np.datetime64 | None:
@@ -51,14 +95,19 @@ NOTES = ["", "不适用", "改造需求类工单合同未约定时限", "无到�
 _NAT = np.datetime64("NaT", "s")
 
 
-def compute_ticket_sla(df: pd.DataFrame, contract: Contract, as_of: np.datetime64,
+def compute_ticket_sla(df, contract: Contract, as_of: np.datetime64,
                        cal: WorkCalendar | None = None) -> pd.DataFrame:
-    """All four ticket clocks for every ticket in ``df`` (the canonical ``tickets`` columns).
+    """All four ticket clocks for every ticket in ``df`` (the canonical ``tickets`` columns), as a
+    pandas DataFrame with the columns of the ``ticket_sla`` table."""
+    return compute_clocks(df, contract, as_of, cal).to_pandas()
 
-    Pure column arithmetic: statuses and notes are built as small integer codes and returned as
-    pandas Categoricals, so a million tickets take a fraction of a second.
+
+def compute_clocks(df, contract: Contract, as_of: np.datetime64, cal: WorkCalendar | None = None) -> ClockTable:
+    """The clocks of every ticket in ``df``: a DataFrame, a pyarrow Table or a dict of columns.
+
+    Pure column arithmetic: statuses and notes are small integer codes; nothing loops per ticket.
     """
-    n = len(df)
+    n = _len(df)
     as_of = np.datetime64(as_of, "s")
     reported = _col(df, "reported_at")
     responded = _col(df, "responded_at")
@@ -70,17 +119,12 @@ def compute_ticket_sla(df: pd.DataFrame, contract: Contract, as_of: np.datetime6
     if cal is None:
         cal = WorkCalendar.covering(contract, reported, responded, resolved, plan, np.array([as_of]))
 
-    onsite_flag = df["onsite"].fillna(False).to_numpy(dtype=bool) if "onsite" in df else np.zeros(n, bool)
-    onsite = onsite_flag | ~np.isnat(arrived)
-    no_clock = (df["category"].isin(contract.no_clock_categories).to_numpy()
-                if "category" in df else np.zeros(n, bool))
-    if "exclusion" in df:
-        excl = df["exclusion"].where(df["exclusion"].astype("string").str.strip() != "")
-        excl_codes, excl_names = pd.factorize(excl)
-    else:
-        excl_codes, excl_names = np.full(n, -1), pd.Index([])
+    onsite = _bool(df, "onsite") | ~np.isnat(arrived)
+    cat_codes, cat_names = _codes(df, "category")
+    no_clock_cat = np.array([c in contract.no_clock_categories for c in cat_names] + [False])
+    no_clock = no_clock_cat[cat_codes]
+    excl_codes, names = _codes(df, "exclusion")
     excluded = excl_codes >= 0
-    names = [str(x) for x in excl_names]
     extra = [x for x in names if x not in NOTES]
     remap = np.array([NOTES.index(x) if x in NOTES else len(NOTES) + extra.index(x) for x in names] + [N_NONE])
     excl_note = remap[excl_codes]  # code -1 (no exclusion) takes the last entry
@@ -155,23 +199,59 @@ def compute_ticket_sla(df: pd.DataFrame, contract: Contract, as_of: np.datetime6
     clock(start, fix_stop, start + limit, applies, (fix_stop < start) | arrive_bad,
           np.where(arrive_bad, N_ARRIVE_BEFORE, N_FIX_BEFORE), note=note)
 
-    return _assemble(df, reported, parts, extra)
+    return ClockTable(df["ticket_id"], reported, parts, NOTES + extra)
 
 
-def _assemble(df: pd.DataFrame, reported: np.ndarray, parts: list[dict], exclusions: list[str]) -> pd.DataFrame:
-    n, k = len(df), len(parts)
-    cat = pd.Categorical.from_codes
-    months = reported.astype("datetime64[M]")
-    uniq, inv = np.unique(months, return_inverse=True)
-    month_names = [str(m) for m in uniq]
-    notes = NOTES + exclusions
-    note_codes = np.concatenate([p["note"] for p in parts])
-    out = pd.DataFrame({
-        "ticket_id": np.tile(df["ticket_id"].to_numpy(dtype=object), k),
-        "clause": cat(np.repeat(np.arange(k, dtype=np.int8), n), categories=list(TICKET_CLAUSES[:k])),
-        "status": cat(np.concatenate([p["status"] for p in parts]), categories=STATUSES),
-        **{c: np.concatenate([p[c] for p in parts]) for c in SLA_COLUMNS[3:10]},
-        "note": cat(np.where(note_codes == N_NONE, -1, note_codes), categories=notes),
-        "month": cat(np.tile(inv.reshape(-1).astype(np.int32) if n else inv, k), categories=month_names or ["-"]),
-    })
-    return out[SLA_COLUMNS]
+class ClockTable:
+    """Clock columns for k clauses x n tickets, clause-major, plus their category lists."""
+
+    def __init__(self, ids, reported: np.ndarray, parts: list[dict], notes: list[str]):
+        self.ids, self.n, self.k = ids, len(reported), len(parts)
+        months = reported.astype("datetime64[M]")
+        uniq, inv = np.unique(months, return_inverse=True)
+        self.month_names = [str(m) for m in uniq] or ["-"]
+        self.month_codes = np.tile(inv.reshape(-1).astype(np.int32), self.k)
+        self.clause_codes = np.repeat(np.arange(self.k, dtype=np.int8), self.n)
+        self.status = np.concatenate([p["status"] for p in parts])
+        note = np.concatenate([p["note"] for p in parts])
+        self.note = np.where(note == N_NONE, -1, note).astype(np.int32)
+        self.notes = notes
+        self.values = {c: np.concatenate([p[c] for p in parts]) for c in SLA_COLUMNS[3:10]}
+
+    def __len__(self) -> int:
+        return self.n * self.k
+
+    def to_pandas(self) -> pd.DataFrame:
+        cat = pd.Categorical.from_codes
+        ids = self.ids.to_numpy(zero_copy_only=False) if isinstance(self.ids, pa.ChunkedArray | pa.Array) \
+            else np.asarray(self.ids, dtype=object)
+        return pd.DataFrame({
+            "ticket_id": np.tile(ids, self.k),
+            "clause": cat(self.clause_codes, categories=list(TICKET_CLAUSES[:self.k])),
+            "status": cat(self.status, categories=STATUSES),
+            **self.values,
+            "note": cat(self.note, categories=self.notes),
+            "month": cat(self.month_codes, categories=self.month_names),
+        })[SLA_COLUMNS]
+
+    def to_arrow(self) -> pa.Table:
+        """The same columns as a pyarrow Table, built without Python objects per row."""
+        ids = self.ids if isinstance(self.ids, pa.ChunkedArray | pa.Array) else pa.array(np.asarray(self.ids, object))
+        take = pa.array(np.tile(np.arange(self.n, dtype=np.int64), self.k))
+
+        def dict_col(codes, names):
+            idx = pa.array(codes, mask=codes < 0) if (codes < 0).any() else pa.array(codes)
+            return pa.DictionaryArray.from_arrays(idx, pa.array(names, pa.string()))
+
+        v = self.values
+        cols = {
+            "ticket_id": pc.take(ids, take),
+            "clause": dict_col(self.clause_codes, list(TICKET_CLAUSES[:self.k])),
+            "status": dict_col(self.status, STATUSES),
+            **{c: pa.array(v[c], mask=np.isnat(v[c])) for c in ("start_at", "deadline_at", "stop_at")},
+            **{c: pa.array(v[c], mask=np.isnan(v[c])) for c in ("elapsed_minutes", "working_minutes", "late_minutes")},
+            "provisional": pa.array(v["provisional"]),
+            "note": dict_col(self.note, self.notes),
+            "month": dict_col(self.month_codes, self.month_names),
+        }
+        return pa.table(cols)

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import db as dbm
 from .calendar import WorkCalendar
-from .clocks import compute_ticket_sla, default_as_of
+from .clocks import compute_clocks
 from .contract import Contract, load_contract
 from .db import scalar
 from .errors import InputError, SlaError
@@ -261,25 +261,35 @@ def parse_as_of(text: str | None) -> str | None:
     raise SlaError(f"--as-of: cannot read '{text}'; expected YYYY-MM-DD HH:MM[:SS], YYYY-MM-DD or 'auto'")
 
 
+CLOCK_INPUTS = ["ticket_id", "onsite", "category", "exclusion", *dbm.TIMESTAMP_COLUMNS]
+
+
 def recompute_findings(con, contract: Contract) -> str | None:
     """Rebuild ticket_sla, calendar_years and the as_of in meta from the current tickets."""
-    df = con.execute("SELECT * FROM tickets").df()
     override = dbm.get_meta(con, "as_of_override")
-    as_of = np.datetime64(override, "s") if override else default_as_of(df, dbm.TIMESTAMP_COLUMNS)
+    if override:
+        as_of = np.datetime64(override, "s")
+    else:
+        newest = scalar(con, f"SELECT max(greatest({', '.join(dbm.TIMESTAMP_COLUMNS)})) FROM tickets")
+        as_of = None if newest is None else np.datetime64(newest, "s")
+    span = con.execute(f"SELECT min(least({', '.join(dbm.TIMESTAMP_COLUMNS)})), "
+                       f"max(greatest({', '.join(dbm.TIMESTAMP_COLUMNS)})) FROM tickets").fetchall()[0]
     with dbm.transaction(con):
         con.execute("DELETE FROM ticket_sla")
         con.execute("DELETE FROM calendar_years")
         if as_of is None:
             dbm.set_meta(con, "as_of", "")
             return None
-        cal = WorkCalendar.covering(contract, *(df[c].to_numpy(dtype="datetime64[s]") for c in dbm.TIMESTAMP_COLUMNS),
-                                    np.array([as_of]))
-        sla = compute_ticket_sla(df, contract, as_of, cal)
-        con.register("sla_df", sla)
-        con.execute("INSERT INTO ticket_sla SELECT * FROM sla_df")
-        con.unregister("sla_df")
-        used = sla.loc[sla["clause"] == "resolution", ["start_at", "deadline_at"]]
-        years = set(pd_years(used["start_at"])) | set(pd_years(used["deadline_at"]))
+        tbl = con.sql(f"SELECT {', '.join(CLOCK_INPUTS)} FROM tickets").to_arrow_table()
+        bounds = np.array([np.datetime64(v, "s") for v in span if v is not None] + [as_of])
+        cal = WorkCalendar.covering(contract, bounds)
+        clocks = compute_clocks(tbl, contract, as_of, cal)
+        con.register("sla_arrow", clocks.to_arrow())
+        con.execute("INSERT INTO ticket_sla SELECT * FROM sla_arrow")
+        con.unregister("sla_arrow")
+        years = {int(y) for y in con.execute(
+            "SELECT DISTINCT year(x) FROM (SELECT unnest([start_at, deadline_at]) AS x FROM ticket_sla "
+            "WHERE clause = 'resolution') WHERE x IS NOT NULL").fetchall() for y in y}
         for y in cal.years:
             if y.year in years:
                 con.execute("INSERT INTO calendar_years VALUES (?, ?, ?)", [y.year, y.source, y.provisional])
@@ -290,11 +300,6 @@ def recompute_findings(con, contract: Contract) -> str | None:
         dbm.set_meta(con, "contract_path", str(contract.path))
         dbm.set_meta(con, "computed_at", dt.datetime.now().replace(microsecond=0).isoformat(sep=" "))
     return as_of_text
-
-
-def pd_years(s) -> list[int]:
-    s = s.dropna()
-    return [] if s.empty else s.dt.year.unique().tolist()
 
 
 def ingest(paths: list[Path], db_path: Path = dbm.DEFAULT_DB, contract_path: Path = Path("contract.yaml"),

@@ -178,8 +178,8 @@ def _cell_text(v) -> str | None:
         return None
     if isinstance(v, dt.datetime):
         return v.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(v, dt.date):
-        return v.strftime("%Y-%m-%d")
+    if isinstance(v, dt.date):  # calamine gives a date for a date-time cell at exactly 00:00
+        return v.strftime("%Y-%m-%d 00:00:00")
     if isinstance(v, dt.time):
         return v.strftime("%H:%M:%S")
     if isinstance(v, dt.timedelta):  # calamine gives durations for time-only cells

@@ -78,15 +78,17 @@ def test_xlsx_with_title_row_and_datetime_cells(tmp_path):
     ws.append(HEADER)
     ws.append(row("X1", dt.datetime(2026, 3, 5, 8, 7), responded=dt.datetime(2026, 3, 5, 8, 30)))
     ws.append(row("X2", "2026/3/6 9:00", responded="2026/3/6 9:05"))
+    ws.append(row("X3", dt.datetime(2026, 3, 7, 0, 0), responded=dt.datetime(2026, 3, 7, 0, 5)))  # midnight
     f = tmp_path / "工单登记.xlsx"
     wb.save(f)
     res = load(tmp_path, f)
-    assert res.files[0].rows_loaded == 2
+    assert res.files[0].rows_loaded == 3
     assert q(tmp_path / "sla.duckdb", "SELECT sheet, header_row FROM ingest_log") == [("工单", 2)]
     rows = q(tmp_path / "sla.duckdb", "SELECT ticket_id, source_row, reported_at FROM tickets ORDER BY 1")
-    assert rows == [("X1", 3, dt.datetime(2026, 3, 5, 8, 7)), ("X2", 4, dt.datetime(2026, 3, 6, 9))]
+    assert rows == [("X1", 3, dt.datetime(2026, 3, 5, 8, 7)), ("X2", 4, dt.datetime(2026, 3, 6, 9)),
+                    ("X3", 5, dt.datetime(2026, 3, 7))]
     st = dict(q(tmp_path / "sla.duckdb", "SELECT ticket_id, status FROM ticket_sla WHERE clause='response'"))
-    assert st == {"X1": "breached", "X2": "met"}
+    assert st == {"X1": "breached", "X2": "met", "X3": "met"}
 
 
 def test_rejects_name_row_column_reason_and_keep_the_rest(tmp_path):
