@@ -21,9 +21,9 @@ from .contract import Contract, load_contract
 from .db import scalar
 from .errors import InputError, SlaError
 from .presets import Preset, builtin_presets, get_preset, match_header
-from .readers import RawFile, read_file
+from .readers import RawFile, drop_raw, read_file
 
-MISSING = ("", "-", "--", "/", "无", "?", "？", "－", "／", "null", "none", "n/a", "na", "—", "——", "nan", "ｎｕｌｌ")
+MISSING = ("", "-", "--", "/", "无", "?", "？", "－", "／", "null", "none", "n/a", "na", "—", "——", "nan", "ｎｕｌｌ", "\u3000")
 BUILTIN_TS_FORMATS = [
     "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",
     "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M",
@@ -72,9 +72,7 @@ def install_macros(con, contract: Contract, extra_formats: list[str] | None = No
     con.execute(f"""
     CREATE OR REPLACE TEMP MACRO sla_hw(x) AS translate(x, {sql_str(FULLWIDTH)}, {sql_str(HALFWIDTH)});
     CREATE OR REPLACE TEMP MACRO sla_txt(x) AS
-        CASE WHEN x IS NULL THEN NULL
-             WHEN strlen(x) <= 12 AND lower(trim(x, ' 　\t')) IN ({missing}) THEN NULL
-             ELSE trim(x, ' 　\t') END;
+        CASE WHEN strlen(x) <= 12 AND list_contains([{missing}], lower(trim(x))) THEN NULL ELSE trim(x) END;
     CREATE OR REPLACE TEMP MACRO sla_ts_clean(x) AS
         trim(regexp_replace(regexp_replace(sla_hw(x), '(上午|下午|中午|晚上|凌晨|早上|AM|PM|am|pm)', ' ', 'g'),
                             '\\s+', ' ', 'g'));
@@ -241,7 +239,7 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
         [file_id, src, p.kind, p.name, raw.encoding, raw.sheet, header_row, dt.datetime.now().replace(microsecond=0),
          load_seq, export_as_of, rows_read, rows_loaded, rows_rejected],
     )
-    for t in ("sla_raw", "sla_clean", "sla_parsed", "sla_rej"):
+    for t in ("sla_clean", "sla_parsed", "sla_rej"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return FileResult(path, "loaded", "", rows_read, rows_loaded, rows_rejected, p.kind, p.name)
 
@@ -323,6 +321,7 @@ def ingest(paths: list[Path], db_path: Path = dbm.DEFAULT_DB, contract_path: Pat
                 raw = read_file(con, path, "sla_raw")  # temp tables, outside the load transaction
                 with dbm.transaction(con):
                     fr = load_file(con, raw, contract, kind, preset, fid, seq)
+                drop_raw(con, "sla_raw")
             except SlaError as e:
                 msg = str(e)
                 if not msg.startswith(str(dbm.project_relative(path))) and not msg.startswith(str(path)):

@@ -25,6 +25,12 @@ from .errors import InputError
 MAX_HEADER_SCAN = 30
 
 
+def drop_raw(con, table: str) -> None:
+    """Drop what read_file made: a view over a ``_t`` table."""
+    con.execute(f"DROP VIEW IF EXISTS {table}")
+    con.execute(f"DROP TABLE IF EXISTS {table}_t")
+
+
 @dataclass
 class RawFile:
     path: Path
@@ -36,24 +42,25 @@ class RawFile:
     nrows: int
 
 
-def detect_encoding(data: bytes) -> tuple[str, int]:
-    """(encoding, BOM length). UTF-8 with or without BOM, UTF-16 with BOM, else GB18030 (GBK)."""
+def decode(data: bytes) -> tuple[str, str]:
+    """(text, encoding label): UTF-8 with or without BOM, UTF-16 with BOM, else GB18030 (a superset
+    of GBK, which is what Excel writes for "CSV" on a Chinese Windows)."""
     if data.startswith(codecs.BOM_UTF8):
-        return "utf-8", 3
+        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
     if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
-        return "utf-16", 0
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as e:
+            raise InputError(f"cannot decode the file as UTF-16 (byte {e.start})") from None
     try:
-        data.decode("utf-8")
-        return "utf-8", 0
+        return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
     try:
-        data.decode("gb18030")
-        return "gb18030", 0
+        return data.decode("gb18030"), "gb18030"
     except UnicodeDecodeError as e:
         raise InputError(
-            "cannot decode the file: not UTF-8, UTF-16 or GBK/GB18030 "
-            f"(byte {e.start}); "
+            f"cannot decode the file: not UTF-8, UTF-16 or GBK/GB18030 (byte {e.start}); "
             "save it from Excel as CSV UTF-8 or as .xlsx"
         ) from None
 
@@ -81,19 +88,19 @@ def _read_csv(con, path: Path, table: str) -> RawFile:
     data = path.read_bytes()
     if not data.strip():
         raise InputError("the file is empty")
-    encoding, bom = detect_encoding(data)
-    if encoding == "utf-16":
-        text = data.decode("utf-16")
-    else:
-        text = data[bom:].decode(encoding)
+    try:
+        text, encoding = decode(data)
+    except UnicodeDecodeError as e:  # a BOM followed by bytes that are not UTF-8
+        raise InputError(f"cannot decode the file: it starts with a UTF-8 BOM but byte {e.start + 3} is not UTF-8") \
+            from None
     first_line = text.split("\n", 1)[0]
     delim = sniff_delimiter(first_line)
     rows = None
     # Fast path: DuckDB's reader on UTF-8 bytes when every record is exactly one line, so that the
     # record number is the line number. Checked after reading; any doubt falls back to Python's csv.
-    if "\x00" not in text and "\r" not in text.replace("\r\n", "\n"):
+    if "\x00" not in text and text.count("\r") == text.count("\r\n"):
         utf8_path, tmp = path, None
-        if encoding != "utf-8" or bom:
+        if encoding != "utf-8":
             fd, tmp = tempfile.mkstemp(suffix=".csv")
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
                 f.write(text)
@@ -109,7 +116,7 @@ def _read_csv(con, path: Path, table: str) -> RawFile:
     ncols, nrows = rows
     head = [list(r[1:]) for r in con.execute(
         f"SELECT * FROM {table} ORDER BY _row LIMIT {MAX_HEADER_SCAN}").fetchall()]
-    return RawFile(path, table, ncols, encoding + ("-sig" if bom else ""), None, head, nrows)
+    return RawFile(path, table, ncols, encoding, None, head, nrows)
 
 
 def _count_fields(line: str, delim: str) -> int:
@@ -136,8 +143,8 @@ def _duckdb_csv(con, path: Path, table: str, ncols: int, delim: str, text: str) 
     if n != lines:  # blank lines skipped or quoted newlines: numbering would drift
         con.execute(f"DROP TABLE {table}_t")
         return None
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT rowid + 1 AS _row, * FROM {table}_t")
-    con.execute(f"DROP TABLE {table}_t")
+    # rowid follows the file's order (insertion order is preserved); no second copy of the rows
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT rowid + 1 AS _row, * FROM {table}_t")
     return ncols, n
 
 
@@ -167,8 +174,9 @@ def _store_rows(con, table: str, records: list[list], line_nos: list[int]) -> tu
     df = pd.DataFrame({"_row": pd.array(line_nos, dtype="int64"), **cols}).astype(
         {f"c{i}": "string" for i in range(ncols)})
     con.register(f"{table}_df", df)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {table}_df")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_t AS SELECT * FROM {table}_df")
     con.unregister(f"{table}_df")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {table}_t")
     return ncols, len(records)
 
 
