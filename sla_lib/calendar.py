@@ -133,9 +133,12 @@ class WorkCalendar:
         """True where any of the given timestamps falls in a provisional year."""
         out = None
         for a in arrays:
-            a = np.asarray(a, dtype="datetime64[s]")
-            y = a.astype("datetime64[Y]").astype(np.int64) + 1970
-            p = np.isin(y, self.provisional_years) & ~np.isnat(a)
+            v = np.asarray(a, dtype="datetime64[s]").view(np.int64)
+            p = np.zeros(len(v), dtype=bool)
+            for y in self.provisional_years.tolist():  # a handful of years at most, not per ticket
+                lo = np.datetime64(f"{y}-01-01", "s").astype(np.int64)
+                hi = np.datetime64(f"{y + 1}-01-01", "s").astype(np.int64)
+                p |= (v >= lo) & (v < hi)
             out = p if out is None else (out | p)
         return out
 
@@ -186,16 +189,18 @@ class WorkCalendar:
 
     def nth_working_day_after(self, t, n: int) -> np.ndarray:
         """Index into working_dates of the n-th working day after t's date."""
-        d = np.asarray(t, dtype="datetime64[s]").astype("datetime64[D]")
+        v = np.asarray(t, dtype="datetime64[s]").view(np.int64)
+        nat = v == _NAT_INT
+        d = (v // 86400).astype("datetime64[D]")  # whole days since 1970: floor division is the date
         k = np.searchsorted(self.working_dates, d, side="right") + (n - 1)
-        self._check_range(k[~np.isnat(d)], len(self.working_dates))
+        self._check_range(k[~nat], len(self.working_dates))
         return np.minimum(k, len(self.working_dates) - 1)
 
     def same_time_nth_working_day(self, s, n: int) -> np.ndarray:
         """Rule next_working_day: the same time of day as s on the n-th working day after s's date."""
         v, nat = self._ints(s)
         k = self.nth_working_day_after(s, n)
-        day = np.asarray(s, dtype="datetime64[s]").astype("datetime64[D]").astype("datetime64[s]").astype(np.int64)
+        day = v // 86400 * 86400
         target_day = self.working_dates[k].astype("datetime64[s]").astype(np.int64)
         return self._out(target_day + (v - day), nat)
 

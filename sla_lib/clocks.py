@@ -129,41 +129,49 @@ def compute_clocks(df, contract: Contract, as_of: np.datetime64, cal: WorkCalend
     remap = np.array([NOTES.index(x) if x in NOTES else len(NOTES) + extra.index(x) for x in names] + [N_NONE])
     excl_note = remap[excl_codes]  # code -1 (no exclusion) takes the last entry
     cl = contract.clauses
-    parts = []
+    out = ClockTable(df["ticket_id"], reported, len(TICKET_CLAUSES), NOTES + extra)
+    v = out.values
+    nat_i = np.iinfo(np.int64).min
 
-    def clock(start, stop, deadline, applies, bad, bad_note, note=None, working=None, provisional=None):
+    def clock(i, start, stop, deadline, applies, bad, bad_note, note=None, working=None, provisional=None):
+        """Clause i: write status, note and times into rows [i*n, (i+1)*n) of the output."""
+        sl = slice(i * n, (i + 1) * n)
         stop = np.where(stop > as_of, _NAT, stop)  # a stop later than as_of is not yet known
-        end = np.where(np.isnat(stop), as_of, stop)
         has_stop = ~np.isnat(stop)
-        status = np.where(has_stop, np.where(stop <= deadline, MET, BREACHED),
-                          np.where(as_of > deadline, BREACHED, PENDING)).astype(np.int8)
+        end = np.where(has_stop, stop, as_of)
+        status = out.status[sl]
+        status[:] = np.where(has_stop, np.where(stop <= deadline, MET, BREACHED),
+                             np.where(as_of > deadline, BREACHED, PENDING))
         status[bad] = INVALID
         status[excluded] = EXCLUDED
         status[~applies] = NOT_APPLICABLE
         timed = status <= PENDING
-        code = np.full(n, N_NONE, dtype=np.int32)
+        code = out.note[sl]
+        code[:] = -1
         if note is not None:
-            code = np.where(timed, note, code)
-        code = np.where(status == INVALID, bad_note, code)
-        code = np.where(status == EXCLUDED, excl_note, code)
-        code = np.where(status == NOT_APPLICABLE, np.where(no_clock, N_NO_CLOCK, N_NA), code)
-        elapsed = (end - start).astype(np.float64) / 60.0
-        late = (end - deadline).astype(np.float64) / 60.0
-        parts.append(dict(
-            status=status, note=code,
-            start_at=np.where(applies, start, _NAT),
-            deadline_at=np.where(timed, deadline, _NAT),
-            stop_at=np.where(applies, stop, _NAT),
-            elapsed_minutes=np.where(timed, elapsed, np.nan),
-            working_minutes=np.where(timed, working / 60.0, np.nan) if working is not None else np.full(n, np.nan),
-            late_minutes=np.where(status == BREACHED, late, np.nan),
-            provisional=(provisional & timed) if provisional is not None else np.zeros(n, bool),
-        ))
+            np.copyto(code, note, where=timed & (note != N_NONE))
+        np.copyto(code, bad_note, where=status == INVALID)
+        np.copyto(code, excl_note, where=status == EXCLUDED)
+        np.copyto(code, np.where(no_clock, N_NO_CLOCK, N_NA), where=status == NOT_APPLICABLE)
+        i64 = {c: v[c][sl].view(np.int64) for c in ("start_at", "deadline_at", "stop_at")}
+        i64["start_at"][:] = np.where(applies, start.view(np.int64), nat_i)
+        i64["deadline_at"][:] = np.where(timed, deadline.view(np.int64), nat_i)
+        i64["stop_at"][:] = np.where(applies, stop.view(np.int64), nat_i)
+        np.divide((end - start).view(np.int64), 60.0, out=v["elapsed_minutes"][sl])
+        v["elapsed_minutes"][sl][~timed] = np.nan
+        if working is not None:
+            np.divide(working, 60.0, out=v["working_minutes"][sl])
+            v["working_minutes"][sl][~timed] = np.nan
+        late = v["late_minutes"][sl]
+        np.divide((end - deadline).view(np.int64), 60.0, out=late)
+        late[status != BREACHED] = np.nan
+        if provisional is not None:
+            np.logical_and(provisional, timed, out=v["provisional"][sl])
 
     # response: wall clock 24x7
     limit = np.timedelta64(int(round(cl["response"]["limit_minutes"] * 60)), "s")
     resp_bad = responded < reported
-    clock(reported, responded, reported + limit, ~no_clock, resp_bad, N_RESP_BEFORE)
+    clock(0, reported, responded, reported + limit, ~no_clock, resp_bad, N_RESP_BEFORE)
 
     # resolution: working days of the hospital calendar, from acceptance
     res = cl["resolution"]
@@ -179,7 +187,7 @@ def compute_clocks(df, contract: Contract, as_of: np.datetime64, cal: WorkCalend
     applies = ~no_clock & (~onsite if res["applies_to"] == "remote" else True)
     known = np.where(stop > as_of, _NAT, stop)
     working = cal.working_seconds_between(accepted, np.where(np.isnat(known), as_of, known))
-    clock(accepted, stop, deadline, applies, resp_bad | (stop < accepted),
+    clock(1, accepted, stop, deadline, applies, resp_bad | (stop < accepted),
           np.where(resp_bad, N_RESP_BEFORE, N_STOP_BEFORE_ACCEPT), working=working,
           provisional=cal.is_provisional(s, deadline))
 
@@ -188,7 +196,7 @@ def compute_clocks(df, contract: Contract, as_of: np.datetime64, cal: WorkCalend
     limit = np.timedelta64(int(round(cl["onsite_arrival"]["limit_hours"] * 3600)), "s")
     applies = onsite & ~no_clock
     arrive_bad = arrived < notified
-    clock(notified, arrived, notified + limit, applies, arrive_bad, N_ARRIVE_BEFORE)
+    clock(2, notified, arrived, notified + limit, applies, arrive_bad, N_ARRIVE_BEFORE)
 
     # onsite_fix: wall clock from arrival (or from the notification)
     fix_stop = np.where(np.isnat(fixed), resolved, fixed)
@@ -196,27 +204,36 @@ def compute_clocks(df, contract: Contract, as_of: np.datetime64, cal: WorkCalend
     start = np.where(np.isnat(arrived) | (not by_arrival), notified, arrived)
     limit = np.timedelta64(int(round(cl["onsite_fix"]["limit_hours"] * 3600)), "s")
     note = np.where(np.isnat(arrived) & by_arrival, N_FROM_NOTICE, N_NONE)
-    clock(start, fix_stop, start + limit, applies, (fix_stop < start) | arrive_bad,
+    clock(3, start, fix_stop, start + limit, applies, (fix_stop < start) | arrive_bad,
           np.where(arrive_bad, N_ARRIVE_BEFORE, N_FIX_BEFORE), note=note)
 
-    return ClockTable(df["ticket_id"], reported, parts, NOTES + extra)
+    return out
 
 
 class ClockTable:
-    """Clock columns for k clauses x n tickets, clause-major, plus their category lists."""
+    """Clock columns for k clauses x n tickets, clause-major, plus their category lists. The
+    arrays are allocated once and filled clause by clause (no concatenation)."""
 
-    def __init__(self, ids, reported: np.ndarray, parts: list[dict], notes: list[str]):
-        self.ids, self.n, self.k = ids, len(reported), len(parts)
-        months = reported.astype("datetime64[M]")
-        uniq, inv = np.unique(months, return_inverse=True)
-        self.month_names = [str(m) for m in uniq] or ["-"]
-        self.month_codes = np.tile(inv.reshape(-1).astype(np.int32), self.k)
-        self.clause_codes = np.repeat(np.arange(self.k, dtype=np.int8), self.n)
-        self.status = np.concatenate([p["status"] for p in parts])
-        note = np.concatenate([p["note"] for p in parts])
-        self.note = np.where(note == N_NONE, -1, note).astype(np.int32)
+    def __init__(self, ids, reported: np.ndarray, k: int, notes: list[str]):
+        n = len(reported)
+        self.ids, self.n, self.k = ids, n, k
+        # month of each ticket by binary search over month starts (cheaper than a calendar cast)
+        ok = reported[~np.isnat(reported)]
+        first = ok.min().astype("datetime64[M]") if len(ok) else np.datetime64("2000-01", "M")
+        last = ok.max().astype("datetime64[M]") if len(ok) else first
+        starts = np.arange(first, last + 2, dtype="datetime64[M]")
+        self.month_names = [str(m) for m in starts[:-1]]
+        codes = np.searchsorted(starts.astype("datetime64[s]"), reported, side="right").astype(np.int32) - 1
+        self.month_codes = np.tile(np.where(np.isnat(reported), -1, codes), k)
+        self.clause_codes = np.repeat(np.arange(k, dtype=np.int8), n)
+        self.status = np.empty(n * k, dtype=np.int8)
+        self.note = np.empty(n * k, dtype=np.int32)
         self.notes = notes
-        self.values = {c: np.concatenate([p[c] for p in parts]) for c in SLA_COLUMNS[3:10]}
+        self.values = {
+            **{c: np.empty(n * k, dtype="datetime64[s]") for c in ("start_at", "deadline_at", "stop_at")},
+            **{c: np.full(n * k, np.nan) for c in ("elapsed_minutes", "working_minutes", "late_minutes")},
+            "provisional": np.zeros(n * k, dtype=bool),
+        }
 
     def __len__(self) -> int:
         return self.n * self.k
