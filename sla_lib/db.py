@@ -137,7 +137,10 @@ def connect(path: str | Path = DEFAULT_DB, read_only: bool = False, wait_seconds
                     "Try again when it has finished."
                 ) from None
             time.sleep(0.25)
-    con.execute("SET enable_progress_bar = false")
+    try:  # no progress bar on the terminal; inside a Jupyter kernel DuckDB refuses the setting
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.Error:
+        pass
     if not read_only:
         con.execute(SCHEMA)
         con.execute(VIEWS)
