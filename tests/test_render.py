@@ -3,14 +3,12 @@ HTML export, the archive index, and (when Chromium is installed) that the charts
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
 import subprocess
 import tempfile
 from html.parser import HTMLParser
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -20,17 +18,8 @@ from sla_lib.contract import load_contract
 from sla_lib.errors import SlaError
 from sla_lib.render import RenderError, render_monthly, write_index
 
+from .test_report import CONTRACT, MONTH, ROOT, build_db
 
-def _hand_made_db_module():
-    """tests/test_report.py holds the hand-made database (there is no conftest.py to share it)."""
-    spec = importlib.util.spec_from_file_location("_sla_hand_made_db", Path(__file__).with_name("test_report.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_db = _hand_made_db_module()
-CONTRACT, MONTH, ROOT, build_db = _db.CONTRACT, _db.MONTH, _db.ROOT, _db.build_db
 NOTEBOOKS = ROOT / "notebooks"
 FIGURES = ["summary", "clock-response", "clock-resolution", "clock-onsite_arrival", "clock-onsite_fix",
            "by-system", "by-channel", "by-hour", "by-engineer"]

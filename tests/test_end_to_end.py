@@ -1,0 +1,111 @@
+"""Demo year end to end: sla demo -> sla ingest -> sla render monthly, through the real CLI, real
+xlsx/csv files, a real DuckDB file and real papermill. Figures in the HTML equal direct queries;
+no planted patient identifier reaches the database tables or any output."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sla_lib.cli import main
+from sla_lib.contract import load_contract
+from sla_lib.demo import planted_identifiers
+
+from .conftest import CONTRACT
+from .test_render import assert_offline, parse
+
+MONTH = "2025-10"  # National Day, make-up Saturday, the GBK export with broken rows
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    base = tmp_path_factory.mktemp("demo")
+    raw, db, out = base / "raw", base / "sla.duckdb", base / "reports"
+    common = ["--db", str(db), "--contract", str(CONTRACT)]
+    assert main(["demo", "--raw-dir", str(raw), "--contract", str(CONTRACT)]) == 0
+    before = {p.name: p.read_bytes() for p in raw.iterdir()}
+    assert main(["ingest", "--raw-dir", str(raw), *common]) == 0
+    assert main(["render", "monthly", "--month", MONTH, "--out", str(out), *common]) == 0
+    return {"raw": raw, "db": db, "out": out, "before": before,
+            "html": (out / MONTH / "monthly-report.html").read_text(encoding="utf-8")}
+
+
+def q(db, sql, params=None):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def test_every_row_is_loaded_or_rejected(demo):
+    log = q(demo["db"], "SELECT source_file, rows_read, rows_loaded, rows_rejected FROM ingest_log ORDER BY load_seq")
+    assert len(log) == 4
+    for _, read, loaded, rejected in log:
+        assert read == loaded + rejected
+    assert sum(r[1] for r in log) == 6090 and sum(r[3] for r in log) == 5
+    rejected_rows = q(demo["db"], "SELECT count(DISTINCT (file_id, source_row)) FROM rejects")[0][0]
+    assert rejected_rows == 5
+    assert q(demo["db"], "SELECT count(*) FROM tickets")[0][0] == 6085
+
+
+def test_raw_files_are_untouched_and_a_second_ingest_changes_nothing(demo, capsys):
+    assert {p.name: p.read_bytes() for p in demo["raw"].iterdir()} == demo["before"]
+    counts = q(demo["db"], "SELECT (SELECT count(*) FROM ticket_rows), (SELECT count(*) FROM rejects), "
+                           "(SELECT count(*) FROM ticket_sla), (SELECT count(*) FROM ingest_log)")
+    assert main(["ingest", "--raw-dir", str(demo["raw"]), "--db", str(demo["db"]), "--contract", str(CONTRACT)]) == 0
+    assert "0 file(s) loaded, 4 already loaded" in capsys.readouterr().out
+    assert q(demo["db"], "SELECT (SELECT count(*) FROM ticket_rows), (SELECT count(*) FROM rejects), "
+                         "(SELECT count(*) FROM ticket_sla), (SELECT count(*) FROM ingest_log)") == counts
+
+
+def test_contradicting_rows_are_invalid_not_lost(demo):
+    rows = dict(q(demo["db"], "SELECT ticket_id || '/' || clause, status FROM ticket_sla WHERE ticket_id IN "
+                              "('GD2025120045', 'GD2025100397', 'GD2025100026')"))
+    assert rows["GD2025120045/response"] == "invalid"  # response 12 min before the report
+    assert rows["GD2025100397/onsite_arrival"] == "invalid"  # arrival before notification
+    assert rows["GD2025100026/resolution"] == "invalid"  # solved before it was accepted
+
+
+def test_html_headline_equals_direct_query(demo):
+    page = parse(demo["html"])
+    summary = page.tables["sla-table-clause-summary"]
+    rows = {r[0]: dict(zip(summary[0], r, strict=True)) for r in summary[1:]}
+    for clause in ("response", "resolution", "onsite_arrival", "onsite_fix"):
+        got = dict(q(demo["db"], "SELECT status, count(*) FROM ticket_sla WHERE month = ? AND clause = ? "
+                                 "GROUP BY status", [MONTH, clause]))
+        met, breached = got.get("met", 0), got.get("breached", 0)
+        assert int(rows[clause]["达标"]) == met and int(rows[clause]["超时"]) == breached
+        assert int(rows[clause]["除外"]) == got.get("excluded", 0)
+        assert rows[clause]["达标率"] == f"{100 * met / (met + breached):.1f}%"
+    n_breached = q(demo["db"], "SELECT count(*) FROM ticket_sla WHERE month = ? AND status = 'breached'", [MONTH])
+    assert len(page.tables["sla-table-breaches"]) - 1 == n_breached[0][0] > 0
+    quality = page.tables["sla-table-data-quality"]
+    total = dict(zip(quality[0], quality[-1], strict=True))
+    assert int(total["读取行数"]) == 6090 and int(total["拒收行数"]) == 5
+
+
+def test_html_is_offline(demo):
+    assert_offline(demo["html"])
+    assert_offline((demo["out"] / "index.html").read_text(encoding="utf-8"))
+
+
+def test_no_planted_identifier_reaches_any_output(demo):
+    secrets = planted_identifiers(load_contract(CONTRACT), seed=7)
+    assert len(secrets) > 100
+    raw_text = "".join(p.read_bytes().decode("gb18030" if p.suffix == ".csv" else "latin-1", errors="ignore")
+                       for p in demo["raw"].iterdir())
+    assert any(s in raw_text for s in secrets)  # they are there to be masked
+    outputs = []
+    for table in ("tickets", "ticket_rows", "rejects", "ticket_sla", "ingest_log", "meta"):
+        outputs.append(json.dumps(q(demo["db"], f"SELECT * FROM {table}"), ensure_ascii=False, default=str))
+    for root, _, files in os.walk(demo["out"]):
+        outputs += [Path(root, f).read_text(encoding="utf-8") for f in files]
+    blob = "\n".join(outputs)
+    leaked = [s for s in secrets if s in blob]
+    assert leaked == []
+    assert "[姓名已隐藏]" in blob and "[身份证号已隐藏]" in blob and "[手机号已隐藏]" in blob
