@@ -80,14 +80,19 @@ print(time.perf_counter() - t, r.tickets)
 import sys, time, duckdb, numpy as np
 from sla_lib.contract import load_contract
 from sla_lib.calendar import WorkCalendar
-from sla_lib.clocks import compute_ticket_sla
-df = duckdb.connect(sys.argv[2], read_only=True).execute("SELECT * FROM tickets").df()
+from sla_lib.clocks import compute_clocks
+from sla_lib.ingest import CLOCK_INPUTS
+con = duckdb.connect(sys.argv[2], read_only=True)
+tbl = con.sql(f"SELECT {', '.join(CLOCK_INPUTS)} FROM tickets").to_arrow_table()
 c = load_contract(sys.argv[3])
 as_of = np.datetime64('2026-07-10T00:00:00')
 cal = WorkCalendar(c, 2025, 2027)
-t = time.perf_counter()
-out = compute_ticket_sla(df, c, as_of, cal)
-print(time.perf_counter() - t, len(df))
+best = float("inf")
+for _ in range(3):  # best of three: the first run also pays for the process's first page faults
+    t = time.perf_counter()
+    out = compute_clocks(tbl, c, as_of, cal)
+    best = min(best, time.perf_counter() - t)
+print(best, tbl.num_rows)
 """,
 }
 

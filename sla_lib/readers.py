@@ -88,31 +88,37 @@ def _read_csv(con, path: Path, table: str) -> RawFile:
     data = path.read_bytes()
     if not data.strip():
         raise InputError("the file is empty")
-    try:
-        text, encoding = decode(data)
-    except UnicodeDecodeError as e:  # a BOM followed by bytes that are not UTF-8
-        raise InputError(f"cannot decode the file: it starts with a UTF-8 BOM but byte {e.start + 3} is not UTF-8") \
-            from None
-    first_line = text.split("\n", 1)[0]
-    delim = sniff_delimiter(first_line)
-    rows = None
-    # Fast path: DuckDB's reader on UTF-8 bytes when every record is exactly one line, so that the
-    # record number is the line number. Checked after reading; any doubt falls back to Python's csv.
-    if "\x00" not in text and text.count("\r") == text.count("\r\n"):
-        utf8_path, tmp = path, None
-        if encoding != "utf-8":
-            fd, tmp = tempfile.mkstemp(suffix=".csv")
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-                f.write(text)
-            utf8_path = Path(tmp)
+    rows, encoding = None, None
+    # Fast path: DuckDB's reader straight on the file when it is UTF-8 and every record is one
+    # line, so that the record number is the line number (checked after reading). Checks run on
+    # the bytes: a large file is never decoded into a Python string on this path.
+    bom = 3 if data.startswith(codecs.BOM_UTF8) else 0
+    one_line_records = b"\x00" not in data and data.count(b"\r") == data.count(b"\r\n")
+    if one_line_records and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        first_line = data[bom:].split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
+        delim = sniff_delimiter(first_line)
+        lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        rows = _duckdb_csv(con, path, table, _count_fields(first_line, delim), delim, lines)
+        encoding = "utf-8-sig" if bom else "utf-8"
+    if rows is None:  # not UTF-8 (GBK), UTF-16, multi-line cells, stray bytes: decode in Python
         try:
-            ncols = _count_fields(first_line, delim)
-            rows = _duckdb_csv(con, utf8_path, table, ncols, delim, text)
-        finally:
-            if tmp:
+            text, encoding = decode(data)
+        except UnicodeDecodeError as e:  # a BOM followed by bytes that are not UTF-8
+            raise InputError(f"cannot decode the file: it starts with a UTF-8 BOM but byte {e.start + 3} "
+                             "is not UTF-8") from None
+        delim = sniff_delimiter(text.split("\n", 1)[0])
+        if one_line_records and encoding not in ("utf-8", "utf-8-sig"):
+            fd, tmp = tempfile.mkstemp(suffix=".csv")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+                    f.write(text)
+                first_line = text.split("\n", 1)[0].rstrip("\r")
+                lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+                rows = _duckdb_csv(con, Path(tmp), table, _count_fields(first_line, delim), delim, lines)
+            finally:
                 os.unlink(tmp)
-    if rows is None:
-        rows = _python_csv(con, text, table, delim)
+        if rows is None:
+            rows = _python_csv(con, text, table, delim)
     ncols, nrows = rows
     head = [list(r[1:]) for r in con.execute(
         f"SELECT * FROM {table} ORDER BY _row LIMIT {MAX_HEADER_SCAN}").fetchall()]
@@ -123,7 +129,7 @@ def _count_fields(line: str, delim: str) -> int:
     return len(next(csv.reader([line], delimiter=delim)))
 
 
-def _duckdb_csv(con, path: Path, table: str, ncols: int, delim: str, text: str) -> tuple[int, int] | None:
+def _duckdb_csv(con, path: Path, table: str, ncols: int, delim: str, lines: int) -> tuple[int, int] | None:
     if ncols < 1:
         return None
     cols = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(ncols)) + "}"
@@ -139,7 +145,6 @@ def _duckdb_csv(con, path: Path, table: str, ncols: int, delim: str, text: str) 
         con.execute(f"DROP TABLE IF EXISTS {table}_t")
         return None
     n = scalar(con, f"SELECT count(*) FROM {table}_t")
-    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     if n != lines:  # blank lines skipped or quoted newlines: numbering would drift
         con.execute(f"DROP TABLE {table}_t")
         return None
