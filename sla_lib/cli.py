@@ -49,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     r = rsub.add_parser("index", help="refresh reports/index.html")
     r.add_argument("--out", type=Path, default=Path("reports"))
 
+    p = sub.add_parser("scheduled", help="the scheduled job: load new exports, render every closed period")
+    p.add_argument("--today", help="YYYY-MM-DD to act as if it were (default: the real date)")
+    p.add_argument("--force", action="store_true", help="render every closed period again")
+    p.add_argument("--raw-dir", type=Path, default=Path("data/raw"))
+    p.add_argument("--out", type=Path, default=Path("reports"))
+    _common(p)
+
     p = sub.add_parser("status", help="what the database holds: files, rows, as_of")
     _common(p)
     return ap
@@ -125,6 +132,12 @@ def _dispatch(args) -> int:
                 print(f"rendered {path}")
             print(render.write_index(args.out))
             return 0
+
+    if args.cmd == "scheduled":
+        from .scheduled import run_scheduled
+
+        return run_scheduled(today=args.today, force=args.force, raw_dir=args.raw_dir, db_path=args.db,
+                             contract_path=args.contract, out_dir=args.out)
 
     if args.cmd == "status":
         from .db import connect, get_meta
