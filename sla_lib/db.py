@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS ingest_log (
     export_as_of TIMESTAMP,           -- newest timestamp in the file
     rows_read INTEGER NOT NULL,
     rows_loaded INTEGER NOT NULL,
-    rows_rejected INTEGER NOT NULL
+    rows_rejected INTEGER NOT NULL,
+    rows_merged INTEGER NOT NULL DEFAULT 0  -- event rows folded into their ticket (rows_read = loaded + rejected + merged)
 );
 CREATE TABLE IF NOT EXISTS rejects (
     file_id VARCHAR NOT NULL,
@@ -143,6 +144,7 @@ def connect(path: str | Path = DEFAULT_DB, read_only: bool = False, wait_seconds
         pass
     if not read_only:
         con.execute(SCHEMA)
+        con.execute("ALTER TABLE ingest_log ADD COLUMN IF NOT EXISTS rows_merged INTEGER DEFAULT 0")
         con.execute(VIEWS)
     return con
 

@@ -48,6 +48,7 @@ class FileResult:
     rows_rejected: int = 0
     kind: str = ""
     preset: str = ""
+    rows_merged: int = 0
 
 
 @dataclass
@@ -65,9 +66,13 @@ def sql_str(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
-def install_macros(con, contract: Contract, extra_formats: list[str] | None = None) -> None:
-    """SQL macros that clean text, parse timestamps and mask identifiers, column-wide."""
-    fmts = "[" + ", ".join(sql_str(f) for f in [*BUILTIN_TS_FORMATS, *(extra_formats or [])]) + "]"
+def install_macros(con, contract: Contract, extra_formats: list[str] | None = None, fast: bool = True) -> None:
+    """SQL macros that clean text, parse timestamps and mask identifiers, column-wide.
+
+    A preset's own timestamp spellings are tried first, and then the built-in ones; the ISO fast
+    path is used only when the preset names none (so dd-mm-yyyy is never read as yyyy-mm-dd)."""
+    fmts = "[" + ", ".join(sql_str(f) for f in [*(extra_formats or []), *BUILTIN_TS_FORMATS]) + "]"
+    first = "['%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M']" if fast else fmts
     missing = ", ".join(sql_str(m) for m in MISSING)
     con.execute(f"""
     CREATE OR REPLACE TEMP MACRO sla_hw(x) AS translate(x, {sql_str(FULLWIDTH)}, {sql_str(HALFWIDTH)});
@@ -86,7 +91,7 @@ def install_macros(con, contract: Contract, extra_formats: list[str] | None = No
              ELSE sla_ts_pm(x, try_strptime(sla_ts_clean(x), {fmts})) END;
     -- ISO spellings first (most exports); everything else only for the rows that need it
     CREATE OR REPLACE TEMP MACRO sla_ts(x) AS
-        coalesce(try_strptime(x, ['%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M']), sla_ts_slow(x));
+        coalesce(try_strptime(x, {first}), sla_ts_slow(x));
     CREATE OR REPLACE TEMP MACRO sla_mask(x) AS
         CASE WHEN NOT regexp_matches(x, '[0-9]|患者|病人|患儿|姓名') THEN x ELSE regexp_replace(regexp_replace(regexp_replace(regexp_replace(x,
             '(患者|病人|患儿|姓名)([:：]?\\s*)\\p{{Han}}{{2,3}}', '\\1\\2[姓名已隐藏]', 'g'),
@@ -157,27 +162,35 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
     src = dbm.project_relative(path)
     p, m = choose_preset(raw, kind, preset)
     if m.missing_required:
-        want = "; ".join(f"{c} ({' / '.join(p.columns[c])})" for c in m.missing_required)
+        want = "; ".join(f"{c} ({' / '.join(p.columns[c])})" if c in p.columns else c for c in m.missing_required)
         found = ", ".join(str(c) for c in (raw.head[m.row_index] if raw.head else []) if c)
         raise InputError(f"{src}: header row not recognised for preset '{p.name}': missing required "
                          f"column(s) {want}; the closest row ({_row_label(raw, m.row_index)}) has: {found}")
-    install_macros(con, contract, p.timestamp_formats)
+    install_macros(con, contract, p.timestamp_formats, fast=not p.timestamp_formats)
     header_row = scalar(con, f"SELECT _row FROM sla_raw ORDER BY _row LIMIT 1 OFFSET {m.row_index}")
 
     ts_cols = set(_ts_cols(p))
     # Stage 1: cleaned text of each mapped column (missing markers -> NULL), materialised once.
-    mapped = [c for c in dbm.KIND_COLUMNS[p.kind] if c in m.mapping and c != "system_raw"]
-    clean = ", ".join(f"sla_txt(c{m.mapping[c]}) AS raw_{c}" for c in mapped)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE sla_clean AS SELECT _row{', ' + clean if clean else ''} "
+    mapped = [c for c in dbm.KIND_COLUMNS[p.kind] if (c in m.mapping or c in m.split) and c != "system_raw"]
+    clean = [f"sla_txt(c{m.mapping[c]}) AS raw_{c}" if c in m.mapping else
+             f"nullif(concat_ws(' ', sla_txt(c{m.split[c][0]}), sla_txt(c{m.split[c][1]})), '') AS raw_{c}"
+             for c in mapped]
+    extra = {h: f"x{i}" for i, h in enumerate(m.extra)}
+    clean += [f"sla_txt(c{m.extra[h]}) AS {x}" for h, x in extra.items()]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE sla_clean AS SELECT _row{''.join(', ' + c for c in clean)} "
                 f"FROM sla_raw WHERE _row > {header_row}")
     # Stage 2: typed values, column by column.
     sel = ["c._row"] + [f"c.raw_{c}" for c in mapped]
+    if p.events:
+        order = [extra[h] for h in p.events.get("order", [])]
+        sel.append(f"({' + '.join(f'coalesce(TRY_CAST(c.{x} AS DOUBLE), 0)' for x in order) or '0'}) AS _ord")
+        sel += [f"sla_ts(c.{x}) AS _t_{x}" for x in extra.values()]
     checks = []  # (canonical, condition SQL over sla_parsed, reason)
     join = ""
     for canon, typ in dbm.KIND_COLUMNS[p.kind].items():
         if canon == "system_raw":
             continue
-        if canon not in m.mapping:
+        if canon not in mapped:
             sel.append(f"CAST(NULL AS {typ}) AS {canon}")
             continue
         rawc = f"c.raw_{canon}"
@@ -220,28 +233,57 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
     con.execute("INSERT INTO rejects SELECT * FROM sla_rej")
 
     rows_read = scalar(con, "SELECT count(*) FROM sla_parsed")
-    cols = [c for c in dbm.KIND_COLUMNS[p.kind]]
-    value_cols = ", ".join("raw_system AS system_raw" if c == "system_raw" and "system" in m.mapping
+    cols = list(dbm.KIND_COLUMNS[p.kind])
+    source = "(SELECT * FROM sla_parsed WHERE _row NOT IN (SELECT _row FROM sla_rej))"
+    if p.events:  # an event log: fold the usable event rows into one row per ticket
+        _fold(con, p, cols, extra, source, has_system="system" in mapped)
+        source = "sla_folded"
+    value_cols = ", ".join("raw_system AS system_raw" if c == "system_raw" and "system" in mapped
                            else ("CAST(NULL AS VARCHAR) AS system_raw" if c == "system_raw" else c) for c in cols)
     ts_list = [c for c in cols if c in ts_cols]
-    export_as_of = scalar(
-        con, f"SELECT max(greatest({', '.join(ts_list)})) FROM sla_parsed WHERE _row NOT IN (SELECT _row FROM sla_rej)"
-    ) if ts_list else None
+    export_as_of = scalar(con, f"SELECT max(greatest({', '.join(ts_list)})) FROM {source}") if ts_list else None
     con.execute(
-        f"INSERT INTO {dbm.KIND_TABLES[p.kind]} SELECT {value_cols}, ?, ?, _row, ?, ? FROM sla_parsed "
-        f"WHERE _row NOT IN (SELECT _row FROM sla_rej) ORDER BY _row",
+        f"INSERT INTO {dbm.KIND_TABLES[p.kind]} SELECT {value_cols}, ?, ?, _row, ?, ? FROM {source} ORDER BY _row",
         [file_id, src, load_seq, export_as_of],
     )
     rows_rejected = scalar(con, "SELECT count(DISTINCT _row) FROM sla_rej")
-    rows_loaded = rows_read - rows_rejected
+    rows_loaded = scalar(con, f"SELECT count(*) FROM {source}")
+    rows_merged = rows_read - rows_rejected - rows_loaded
+    if rows_merged < 0 or (rows_merged and not p.events):  # the accounting must close, or nothing loads
+        raise AssertionError(f"{src}: rows read {rows_read} != loaded {rows_loaded} + rejected {rows_rejected}")
     con.execute(
-        "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO ingest_log (file_id, source_file, kind, preset, encoding, sheet, header_row, loaded_at, "
+        "load_seq, export_as_of, rows_read, rows_loaded, rows_rejected, rows_merged) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [file_id, src, p.kind, p.name, raw.encoding, raw.sheet, header_row, dt.datetime.now().replace(microsecond=0),
-         load_seq, export_as_of, rows_read, rows_loaded, rows_rejected],
+         load_seq, export_as_of, rows_read, rows_loaded, rows_rejected, rows_merged],
     )
-    for t in ("sla_clean", "sla_parsed", "sla_rej"):
+    for t in ("sla_clean", "sla_parsed", "sla_rej", "sla_folded"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
-    return FileResult(path, "loaded", "", rows_read, rows_loaded, rows_rejected, p.kind, p.name)
+    return FileResult(path, "loaded", "", rows_read, rows_loaded, rows_rejected, p.kind, p.name, rows_merged)
+
+
+def _fold(con, p: Preset, cols: list[str], extra: dict[str, str], source: str, has_system: bool) -> None:
+    """Events -> one row per ticket (``sla_folded``), by the preset's ``events.aggregate`` rules:
+    first / last (by the event order, then row), min / max, or the earliest of another timestamp
+    column over the events whose order is above a number (e.g. the first update after creation)."""
+    agg = p.events.get("aggregate", {})
+    default = agg.get("default", "last")
+    exprs = []
+    for c in cols:
+        if c == "ticket_id" or (c == "system_raw" and not has_system):
+            continue
+        col = "raw_system" if c == "system_raw" else c
+        spec = agg.get(c, default)
+        if isinstance(spec, dict):
+            x = extra[spec["min_of"]]
+            exprs.append(f"min(_t_{x}) FILTER (WHERE _ord > {float(spec.get('where_order_above', 0))}) AS {col}")
+        elif spec in ("first", "last"):
+            exprs.append(f"{spec}({col} ORDER BY _ord, _row) AS {col}")
+        else:
+            exprs.append(f"{spec}({col}) AS {col}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE sla_folded AS SELECT ticket_id, min(_row) AS _row, "
+                f"{', '.join(exprs)} FROM {source} GROUP BY ticket_id")
 
 
 def _row_label(raw: RawFile, i: int) -> str:
@@ -330,8 +372,9 @@ def ingest(paths: list[Path], db_path: Path = dbm.DEFAULT_DB, contract_path: Pat
                 echo(f"  ! {msg}")
                 continue
             result.files.append(fr)
+            folded = f", merged {fr.rows_merged} (events folded into their ticket)" if fr.rows_merged else ""
             echo(f"  + {dbm.project_relative(path)} [{fr.kind}, preset {fr.preset}]: read {fr.rows_read}, "
-                 f"loaded {fr.rows_loaded}, rejected {fr.rows_rejected}")
+                 f"loaded {fr.rows_loaded}, rejected {fr.rows_rejected}{folded}")
         if as_of is not None:
             with dbm.transaction(con):
                 if as_of_value:

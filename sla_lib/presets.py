@@ -7,7 +7,7 @@ live in ``sla_lib/presets/``; ``--preset`` also accepts a path to a YAML file.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -29,6 +29,19 @@ class Preset:
     file_name_hints: list[str]
     timestamp_formats: list[str]
     path: Path
+    split_columns: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    events: dict | None = None
+    sheet: str | None = None
+
+    def extra_headers(self) -> list[str]:
+        """Headers outside ``columns`` that the preset reads (event order, aggregate sources)."""
+        if not self.events:
+            return []
+        out = list(self.events.get("order", []))
+        for spec in self.events.get("aggregate", {}).values():
+            if isinstance(spec, dict) and "min_of" in spec:
+                out.append(spec["min_of"])
+        return out
 
 
 def norm_header(h: str | None) -> str:
@@ -60,15 +73,33 @@ def load_preset_file(path: Path) -> Preset:
             columns[canon] = [headers]
         elif not isinstance(headers, list) or not headers:
             raise InputError(f"{path}: key 'columns.{canon}': expected a list of header names")
+    split = raw.get("split_columns") or {}
+    if not isinstance(split, dict):
+        raise InputError(f"{path}: key 'split_columns': expected a mapping of column: {{date: [...], time: [...]}}")
+    for canon, spec in split.items():
+        if canon not in KIND_COLUMNS[kind] or not isinstance(spec, dict) or set(spec) != {"date", "time"}:
+            raise InputError(f"{path}: key 'split_columns.{canon}': expected a timestamp column of {kind} with "
+                             "'date' and 'time' header lists")
     required = raw.get("required", [])
     for r in required:
-        if r not in columns:
+        if r not in columns and r not in split:
             raise InputError(f"{path}: key 'required': '{r}' has no entry under columns")
+    events = raw.get("events")
+    if events is not None:
+        if not isinstance(events, dict) or not isinstance(events.get("order", []), list):
+            raise InputError(f"{path}: key 'events': expected a mapping with 'order' (list of headers) and "
+                             "'aggregate'")
+        for canon, spec in (events.get("aggregate") or {}).items():
+            ok = spec in ("first", "last", "min", "max") or (isinstance(spec, dict) and "min_of" in spec)
+            if canon != "default" and canon not in KIND_COLUMNS[kind] or not ok:
+                raise InputError(f"{path}: key 'events.aggregate.{canon}': expected first, last, min, max or "
+                                 "{min_of: header, where_order_above: N}")
     return Preset(
         name=need("name", str), kind=kind, description=str(raw.get("description", "")),
         columns={k: [str(h) for h in v] for k, v in columns.items()}, required=list(required),
         file_name_hints=[str(h) for h in raw.get("file_name_hints", [])],
         timestamp_formats=[str(f) for f in raw.get("timestamp_formats", [])], path=path,
+        split_columns=split, events=events, sheet=raw.get("sheet"),
     )
 
 
@@ -96,6 +127,8 @@ class HeaderMatch:
     mapping: dict[str, int]  # canonical -> column index
     headers: dict[str, str]  # canonical -> header as written
     missing_required: list[str]
+    split: dict[str, tuple[int, int]] = field(default_factory=dict)  # canonical -> (date col, time col)
+    extra: dict[str, int] = field(default_factory=dict)  # extra header -> column index
 
 
 def match_header(head: list[list[str | None]], preset: Preset) -> HeaderMatch:
@@ -104,15 +137,31 @@ def match_header(head: list[list[str | None]], preset: Preset) -> HeaderMatch:
     best = None
     for i, row in enumerate(head):
         mapping, headers = {}, {}
+        normed = [norm_header(c) for c in row]
         for j, cell in enumerate(row):
-            canon = lookup.get(norm_header(cell))
+            canon = lookup.get(normed[j])
             if canon and canon not in mapping:
                 mapping[canon] = j
                 headers[canon] = str(cell).strip()
-        missing = [r for r in preset.required if r not in mapping]
-        m = HeaderMatch(i, mapping, headers, missing)
-        if not missing and len(mapping) >= 2:
+        split = {}
+        for canon, spec in preset.split_columns.items():
+            dj = _find(normed, spec["date"])
+            tj = _find(normed, spec["time"])
+            if dj is not None and tj is not None:
+                split[canon] = (dj, tj)
+                mapping.pop(canon, None)
+                headers[canon] = f"{row[dj]} + {row[tj]}"
+        extra = {h: j for h in preset.extra_headers() if (j := _find(normed, [h])) is not None}
+        missing = [r for r in preset.required if r not in mapping and r not in split]
+        missing += [h for h in preset.extra_headers() if h not in extra]
+        m = HeaderMatch(i, mapping, headers, missing, split, extra)
+        if not missing and len(mapping) + len(split) >= 2:
             return m
         if best is None or len(mapping) > len(best.mapping):
             best = m
     return best or HeaderMatch(0, {}, {}, list(preset.required))
+
+
+def _find(normed: list[str], names: list[str]) -> int | None:
+    wanted = {norm_header(n) for n in names}
+    return next((j for j, c in enumerate(normed) if c in wanted), None)

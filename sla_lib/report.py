@@ -25,7 +25,7 @@ __all__ = [
     "open_db", "TICKET_CLAUSES", "STATUS_LABELS", "BREAKDOWNS", "validate_month", "resolve_month", "months_available",
     "overview", "title_markdown", "clause_summary", "headline_markdown", "breach_list", "clock_distribution",
     "clock_measure", "clock_thresholds", "breakdown", "breakdown_wide", "excluded_list", "invalid_list",
-    "data_quality", "reject_list", "reject_count", "method_notes", "fmt_duration", "fmt_rate",
+    "data_quality", "external_verdicts", "reject_list", "reject_count", "method_notes", "fmt_duration", "fmt_rate",
 ]
 
 # Chinese labels of the clock statuses (sla-rules.md "Clock statuses").
@@ -485,21 +485,24 @@ def breakdown_wide(df: pd.DataFrame) -> pd.DataFrame:
 
 # -- data quality --------------------------------------------------------------------------------------------
 def data_quality(con) -> pd.DataFrame:
-    """Per loaded file: rows read / loaded / rejected / merged, and a 合计 row.
+    """Per loaded file: rows read / loaded / rejected / merged / superseded, and a 合计 row.
 
-    被合并 = loaded rows of a ticket file that a newer export of the same ticket superseded
-    (loaded rows minus rows of the file that are the current version in ``tickets``).
-    读取 = 载入 + 拒收. Merging applies to ticket files only (empty for other kinds).
+    读取 = 载入 + 拒收 + 合并, where 合并 counts the event rows of an event-log export folded into
+    their ticket. 被取代 = loaded ticket rows that a newer export of the same ticket superseded
+    (loaded rows minus rows of the file that are the current version in ``tickets``); they were
+    loaded, so they are part of 载入. Superseding applies to ticket files only (empty otherwise).
     """
     df = _df(con, """
         WITH cur AS (
             SELECT file_id, count(*) AS n FROM (SELECT DISTINCT file_id, source_row FROM tickets) GROUP BY file_id
         )
         SELECT l.source_file, l.kind, l.preset, l.encoding, l.loaded_at, l.export_as_of,
-               l.rows_read, l.rows_loaded, l.rows_rejected,
-               CASE WHEN l.kind = 'tickets' THEN l.rows_loaded - coalesce(cur.n, 0) END AS merged
+               l.rows_read, l.rows_loaded, l.rows_rejected, l.rows_merged,
+               CASE WHEN l.kind = 'tickets' THEN l.rows_loaded - coalesce(cur.n, 0) END AS superseded
         FROM ingest_log l LEFT JOIN cur USING (file_id)
         ORDER BY l.load_seq""")
+    counts = {"读取行数": "rows_read", "载入行数": "rows_loaded", "拒收行数": "rows_rejected",
+              "合并行数": "rows_merged", "被取代行数": "superseded"}
     out = pd.DataFrame({
         "文件": df["source_file"].astype(object),
         "类型": df["kind"].map(lambda k: KIND_LABELS.get(k, k)).astype(object),
@@ -507,19 +510,50 @@ def data_quality(con) -> pd.DataFrame:
         "编码": df["encoding"].astype(object),
         "载入时间": df["loaded_at"],
         "文件内最新时间": df["export_as_of"],
-        "读取行数": df["rows_read"].astype("Int64"),
-        "载入行数": df["rows_loaded"].astype("Int64"),
-        "拒收行数": df["rows_rejected"].astype("Int64"),
-        "被合并行数": df["merged"].astype("Int64"),
+        **{label: df[col].astype("Int64") for label, col in counts.items()},
     })
     total = {c: "" for c in ("类型", "预设", "编码")}
     total |= {"文件": "合计", "载入时间": pd.NaT, "文件内最新时间": pd.NaT}
-    for c in ("读取行数", "载入行数", "拒收行数", "被合并行数"):
+    for c in counts:
         total[c] = int(out[c].sum(skipna=True))
     out = pd.concat([out, pd.DataFrame([total])], ignore_index=True)
-    for c in ("读取行数", "载入行数", "拒收行数", "被合并行数"):
+    for c in counts:
         out[c] = out[c].astype("Int64")
     return out
+
+
+def external_verdicts(con, month: str | None) -> pd.DataFrame:
+    """Our verdict beside a foreign tool's own (e.g. ServiceNow ``made_sla``), ticket counts.
+
+    Ours per ticket: 超时 when any clock breached, 达标 when every timed clock met, else 未定
+    (pending, or no timed clock). Empty when no ticket of the month carries an external verdict.
+    """
+    where, params = _where_month(month, "s")
+    df = _df(con, f"""
+        WITH v AS (
+            SELECT s.ticket_id,
+                   CASE WHEN bool_or(s.status = 'breached') THEN '超时'
+                        WHEN bool_and(s.status IN ('met', 'not_applicable', 'excluded', 'invalid'))
+                             AND bool_or(s.status = 'met') THEN '达标'
+                        ELSE '未定' END AS ours
+            FROM ticket_sla s WHERE {where} GROUP BY s.ticket_id
+        )
+        SELECT upper(t.external_sla) AS theirs, v.ours, count(*) AS n
+        FROM v JOIN tickets t USING (ticket_id)
+        WHERE t.external_sla IS NOT NULL GROUP BY ALL ORDER BY ALL""", params)
+    if df.empty:
+        return pd.DataFrame(columns=["外部系统判定", "本工具：达标", "本工具：超时", "本工具：未定", "合计"])
+    wide = df.pivot_table(index="theirs", columns="ours", values="n", aggfunc="sum", fill_value=0)
+    for c in ("达标", "超时", "未定"):
+        if c not in wide:
+            wide[c] = 0
+    label = {"TRUE": "达标（made_sla = TRUE）", "FALSE": "未达标（made_sla = FALSE）"}
+    return pd.DataFrame({
+        "外部系统判定": [label.get(i, i) for i in wide.index],
+        "本工具：达标": wide["达标"].to_numpy(), "本工具：超时": wide["超时"].to_numpy(),
+        "本工具：未定": wide["未定"].to_numpy(),
+        "合计": (wide["达标"] + wide["超时"] + wide["未定"]).to_numpy(),
+    })
 
 
 def reject_count(con) -> int:

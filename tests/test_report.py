@@ -116,7 +116,7 @@ def build_db(path: Path, contract_sha256: str | None = None) -> Path:
     con = sdb.connect(path)
     files = {f[0]: f for f in FILES}
     for fid, src, kind, seq, asof, read, loaded, rejected in FILES:
-        con.execute("INSERT INTO ingest_log VALUES (?, ?, ?, 'generic', 'utf-8', NULL, 1, ?, ?, ?, ?, ?, ?)",
+        con.execute("INSERT INTO ingest_log (file_id, source_file, kind, preset, encoding, sheet, header_row, loaded_at, load_seq, export_as_of, rows_read, rows_loaded, rows_rejected) VALUES (?, ?, ?, 'generic', 'utf-8', NULL, 1, ?, ?, ?, ?, ?, ?)",
                     [fid, src, kind, f"2025-09-01 07:0{seq}:00", seq, asof, read, loaded, rejected])
     for fid, row, col, reason, text in REJECTS:
         con.execute("INSERT INTO rejects VALUES (?, ?, ?, ?, ?, ?)", [fid, files[fid][1], row, col, reason, text])
@@ -305,11 +305,12 @@ def test_data_quality(con):
     assert q["读取行数"].tolist() == [6, 8, 3, 17]
     assert q["载入行数"].tolist() == [5, 6, 3, 14]
     assert q["拒收行数"].tolist() == [1, 2, 0, 3]
-    merged = q["被合并行数"].tolist()
-    assert merged[:2] == [2, 0] and merged[2] is pd.NA and merged[3] == 2
+    superseded = q["被取代行数"].tolist()
+    assert superseded[:2] == [2, 0] and superseded[2] is pd.NA and superseded[3] == 2
+    assert q["合并行数"].tolist() == [0, 0, 0, 0]
     assert q["类型"].tolist()[:2] == ["工单", "工单"]
-    # read = loaded + rejected on every line
-    assert (q["读取行数"] == q["载入行数"] + q["拒收行数"]).all()
+    # read = loaded + rejected + merged on every line
+    assert (q["读取行数"] == q["载入行数"] + q["拒收行数"] + q["合并行数"]).all()
 
 
 def test_reject_list(con):
