@@ -39,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("presets", help="list the column-mapping presets")
 
+    p = sub.add_parser("rejects", help="list rejected rows and write them to an .xlsx for the register's keeper")
+    p.add_argument("--file", help="only rows of this file (path as loaded, or its name)")
+    p.add_argument("--xlsx", type=Path, help="workbook to write (default reports/rejects[-<file>].xlsx)")
+    _common(p)
+
     p = sub.add_parser("render", help="render a report to HTML")
     rsub = p.add_subparsers(dest="report", required=True)
     r = rsub.add_parser("monthly", help="the monthly compliance report")
@@ -101,6 +106,25 @@ def _dispatch(args) -> int:
               f"loaded {sum(f.rows_loaded for f in loaded)}, rejected {sum(f.rows_rejected for f in loaded)}; "
               f"{res.tickets} tickets in {args.db}; as_of {res.as_of}")
         return 1 if res.failed else 0
+
+    if args.cmd == "rejects":
+        from .db import connect
+        from .export import write_xlsx
+        from .report import reject_list
+
+        con = connect(args.db, read_only=True)
+        try:
+            df = reject_list(con, limit=None, file=args.file)
+        finally:
+            con.close()
+        for row in df.head(50).itertuples(index=False):
+            print("  " + " | ".join("" if v is None else str(v) for v in row))
+        if len(df) > 50:
+            print(f"  ... {len(df) - 50} more in the workbook")
+        stem = "rejects" + (f"-{Path(args.file).stem}" if args.file else "")
+        out = write_xlsx({"拒收明细": df}, args.xlsx or Path("reports") / f"{stem}.xlsx")
+        print(f"{len(df)} rejected cell(s); wrote {out}")
+        return 0
 
     if args.cmd == "presets":
         from .presets import builtin_presets

@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import numpy as np
 
 from . import db as dbm
@@ -364,8 +365,10 @@ def ingest(paths: list[Path], db_path: Path = dbm.DEFAULT_DB, contract_path: Pat
                 with dbm.transaction(con):
                     fr = load_file(con, raw, contract, kind, preset, fid, seq)
                 drop_raw(con, "sla_raw")
-            except SlaError as e:
-                msg = str(e)
+            except (SlaError, duckdb.Error, ValueError, OSError) as e:
+                # one clear line per file; the file's transaction rolled back, the other files go on
+                msg = str(e) if isinstance(e, SlaError) else f"cannot load ({type(e).__name__}: {e})".strip()
+                msg = msg.splitlines()[0] if not isinstance(e, SlaError) else msg
                 if not msg.startswith(str(dbm.project_relative(path))) and not msg.startswith(str(path)):
                     msg = f"{dbm.project_relative(path)}: {msg}"
                 result.files.append(FileResult(path, "failed", msg))

@@ -560,13 +560,18 @@ def reject_count(con) -> int:
     return int(con.execute("SELECT count(*) FROM rejects").fetchall()[0][0])
 
 
-def reject_list(con, limit: int | None = 200) -> pd.DataFrame:
-    """Rejected cells (file, row, column, reason, original text) in load order; ``limit`` None = all."""
-    sql = """
-        SELECT r.source_file, r.source_row, r.column_name, r.reason, r.original_text
-        FROM rejects r LEFT JOIN ingest_log l USING (file_id)
-        ORDER BY l.load_seq NULLS LAST, r.source_file, r.source_row NULLS LAST, r.column_name"""
+def reject_list(con, limit: int | None = 200, file: str | None = None) -> pd.DataFrame:
+    """Rejected cells (file, row, column, reason, original text) in load order; ``limit`` None = all;
+    ``file``: only that file (its path as loaded, or just its name)."""
     params: list[Any] = []
+    where = ""
+    if file:
+        where = "WHERE r.source_file = ? OR r.source_file LIKE ?"
+        params += [file, "%/" + file.replace("\\", "/").rsplit("/", 1)[-1]]
+    sql = f"""
+        SELECT r.source_file, r.source_row, r.column_name, r.reason, r.original_text
+        FROM rejects r LEFT JOIN ingest_log l USING (file_id) {where}
+        ORDER BY l.load_seq NULLS LAST, r.source_file, r.source_row NULLS LAST, r.column_name"""
     if limit is not None:
         sql += " LIMIT ?"
         params.append(int(limit))

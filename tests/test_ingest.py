@@ -207,3 +207,20 @@ def test_as_of_override_and_back_to_auto(tmp_path):
     assert q(db, "SELECT value FROM meta WHERE key='as_of_source'") == [("override",)]
     load(tmp_path, as_of="auto")
     assert q(db, "SELECT status FROM ticket_sla WHERE ticket_id='GD1' AND clause='response'") == [("breached",)]
+
+
+def test_rejects_command_lists_and_writes_a_safe_workbook(tmp_path, capsys):
+    rows = [row("GD1", "2026-03-05 08:07"), row("=HYPERLINK(\"http://x\")", "bad", system="=1+1"),
+            row("GD3", "@SUM(A1)", desc="-2+3")]
+    f = write_csv(tmp_path / "工单.csv", rows)
+    db = tmp_path / "sla.duckdb"
+    load(tmp_path, f)
+    out = tmp_path / "rejects.xlsx"
+    assert main(["rejects", "--file", "工单.csv", "--db", str(db), "--xlsx", str(out)]) == 0
+    assert "3 rejected cell(s)" in capsys.readouterr().out
+    ws = openpyxl.load_workbook(out).active
+    values = [[c.value for c in r] for r in ws.iter_rows()]
+    assert values[0] == ["文件", "行号", "列", "原因", "原文"]
+    originals = sorted(str(r[4]) for r in values[1:])
+    assert originals == sorted(["'=1+1", "bad", "'@SUM(A1)"])
+    assert all(not str(c).startswith(("=", "+", "-", "@")) for r in values for c in r if c is not None)
