@@ -113,13 +113,15 @@ SELECT * EXCLUDE (rn) FROM (
 """
 
 
-def connect(path: str | Path = DEFAULT_DB, read_only: bool = False, wait_seconds: float = 30.0):
+def connect(path: str | Path = DEFAULT_DB, read_only: bool = False, wait_seconds: float | None = None):
     """Open the database, creating it and its tables when new.
 
     DuckDB lets one process write a file at a time. A second ``sla`` process waits up to
     ``wait_seconds`` for the first, then stops with a clear message.
     """
     path = Path(path)
+    if wait_seconds is None:  # SLA_DB_WAIT_SECONDS overrides the default 30 s (tests, impatient jobs)
+        wait_seconds = float(os.environ.get("SLA_DB_WAIT_SECONDS", "30"))
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     elif not path.exists():
@@ -178,7 +180,9 @@ def transaction(con):
 
 
 def project_relative(p: Path) -> str:
+    """The path relative to the working folder when inside it, else absolute."""
     try:
-        return os.path.relpath(p.resolve(), Path.cwd().resolve()).replace(os.sep, "/")
-    except ValueError:
-        return str(p)
+        rel = os.path.relpath(p.resolve(), Path.cwd().resolve())
+    except ValueError:  # another drive on Windows
+        return str(p.resolve())
+    return str(p.resolve()) if rel.startswith("..") else rel.replace(os.sep, "/")

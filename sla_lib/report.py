@@ -50,7 +50,7 @@ _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 # -- connection -------------------------------------------------------------------------------------
-def open_db(path, wait_seconds: float = 30.0):
+def open_db(path, wait_seconds: float | None = None):
     """A read-only connection to the project database, for notebooks and reports (waits while
     another sla process writes; see :func:`sla_lib.db.connect`)."""
     from . import db as _db
