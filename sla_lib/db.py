@@ -113,6 +113,21 @@ SELECT * EXCLUDE (rn) FROM (
 """
 
 
+_COMPARED = [c for c in TICKET_COLUMNS if c not in ("ticket_id", "system_raw")]
+VIEWS += f"""
+CREATE OR REPLACE VIEW ticket_conflicts AS
+SELECT * FROM (
+    SELECT o.ticket_id, o.source_file AS superseded_file, o.source_row AS superseded_row,
+           o.export_as_of AS superseded_as_of, t.source_file AS current_file, t.source_row AS current_row,
+           t.export_as_of AS current_as_of,
+           list_filter([{", ".join(f"CASE WHEN o.{c} IS DISTINCT FROM t.{c} THEN '{c}' END" for c in _COMPARED)}],
+                       lambda x: x IS NOT NULL) AS changed_columns
+    FROM ticket_rows o JOIN tickets t ON o.ticket_id = t.ticket_id
+    WHERE NOT (o.file_id = t.file_id AND o.source_row = t.source_row)
+) WHERE len(changed_columns) > 0;
+"""
+
+
 def connect(path: str | Path = DEFAULT_DB, read_only: bool = False, wait_seconds: float | None = None):
     """Open the database, creating it and its tables when new.
 

@@ -174,7 +174,8 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
     # Stage 1: cleaned text of each mapped column (missing markers -> NULL), materialised once.
     mapped = [c for c in dbm.KIND_COLUMNS[p.kind] if (c in m.mapping or c in m.split) and c != "system_raw"]
     clean = [f"sla_txt(c{m.mapping[c]}) AS raw_{c}" if c in m.mapping else
-             f"nullif(concat_ws(' ', sla_txt(c{m.split[c][0]}), sla_txt(c{m.split[c][1]})), '') AS raw_{c}"
+             f"nullif(concat_ws(' ', regexp_replace(sla_txt(c{m.split[c][0]}), ' 00:00:00$', ''), "
+             f"sla_txt(c{m.split[c][1]})), '') AS raw_{c}"  # an xlsx date cell reads as midnight
              for c in mapped]
     extra = {h: f"x{i}" for i, h in enumerate(m.extra)}
     clean += [f"sla_txt(c{m.extra[h]}) AS {x}" for h, x in extra.items()]

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import duckdb
+import openpyxl
 import pytest
 
 from sla_lib.cli import main
@@ -103,9 +104,47 @@ def test_no_planted_identifier_reaches_any_output(demo):
     outputs = []
     for table in ("tickets", "ticket_rows", "rejects", "ticket_sla", "ingest_log", "meta"):
         outputs.append(json.dumps(q(demo["db"], f"SELECT * FROM {table}"), ensure_ascii=False, default=str))
+    xlsx = demo["out"] / "rejects.xlsx"
+    assert main(["rejects", "--db", str(demo["db"]), "--xlsx", str(xlsx)]) == 0
+    wb = openpyxl.load_workbook(xlsx)
+    outputs += [str(c.value) for ws in wb for r in ws.iter_rows() for c in r]
     for root, _, files in os.walk(demo["out"]):
-        outputs += [Path(root, f).read_text(encoding="utf-8") for f in files]
+        outputs += [Path(root, f).read_text(encoding="utf-8") for f in files if not f.endswith(".xlsx")]
     blob = "\n".join(outputs)
     leaked = [s for s in secrets if s in blob]
     assert leaked == []
     assert "[姓名已隐藏]" in blob and "[身份证号已隐藏]" in blob and "[手机号已隐藏]" in blob
+
+
+def test_no_network_connection_while_loading_and_reporting(tmp_path, monkeypatch):
+    """Every socket connection to an internet address fails during ingest and the report library."""
+    import socket
+
+    from sla_lib import charts, report
+    from sla_lib.ingest import ingest
+
+    attempts = []
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            attempts.append(address)
+            raise OSError("network use is not allowed here")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: attempts.append(a) or guarded(None, a))
+    raw = tmp_path / "raw"
+    main(["demo", "--raw-dir", str(raw), "--contract", str(CONTRACT)])
+    res = ingest([], tmp_path / "sla.duckdb", CONTRACT, raw_dir=raw, echo=lambda *_: None)
+    assert not res.failed and res.tickets > 5000
+    contract = load_contract(CONTRACT)
+    con = report.open_db(tmp_path / "sla.duckdb")
+    try:
+        summary = report.clause_summary(con, contract, MONTH)
+        charts.figure_html(charts.summary_chart(summary), "summary")
+        report.breach_list(con, contract, MONTH)
+        report.method_notes(con, contract)
+    finally:
+        con.close()
+    assert attempts == []

@@ -143,6 +143,10 @@ def test_newer_export_supersedes_older_version(tmp_path):
     assert cur == {"GD1": dt.datetime(2026, 3, 6, 8), "GD2": None}
     assert q(tmp_path / "sla.duckdb", "SELECT count(*) FROM ticket_rows")[0][0] == 3
     assert q(tmp_path / "sla.duckdb", "SELECT count(*) FROM ticket_sla")[0][0] == 8
+    conflicts = q(tmp_path / "sla.duckdb", "SELECT ticket_id, superseded_file, current_file, changed_columns "
+                                           "FROM ticket_conflicts")
+    assert [(c[0], c[1].rsplit("/", 1)[-1], c[2].rsplit("/", 1)[-1], c[3]) for c in conflicts] == [
+        ("GD1", "工单_03.csv", "工单_04.csv", ["resolved_at"])]
 
 
 def test_patient_identifiers_are_masked_in_tickets_and_rejects(tmp_path):
@@ -224,3 +228,26 @@ def test_rejects_command_lists_and_writes_a_safe_workbook(tmp_path, capsys):
     originals = sorted(str(r[4]) for r in values[1:])
     assert originals == sorted(["'=1+1", "bad", "'@SUM(A1)"])
     assert all(not str(c).startswith(("=", "+", "-", "@")) for r in values for c in r if c is not None)
+
+
+def test_split_date_and_time_columns_hidden_columns_and_merged_title(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["报修登记（合并标题）"])
+    ws.merge_cells("A1:F1")
+    ws.append(["工单号", "报修日期", "报修时刻", "系统名称", "响应时间", "内部备注"])
+    ws.append(["S1", dt.date(2026, 3, 5), dt.time(8, 7), "HIS", "2026-03-05 08:30"])
+    ws.append(["S2", "2026/3/6", "下午2:15", "LIS", None])
+    ws.append(["合计", None, None, None, None])  # a trailing total row
+    ws.column_dimensions["F"].hidden = True
+    other = wb.create_sheet("说明")
+    other.append(["本表由信息科维护"])
+    f = tmp_path / "工单登记.xlsx"
+    wb.save(f)
+    res = load(tmp_path, f)
+    fr = res.files[0]
+    assert (fr.rows_read, fr.rows_loaded, fr.rows_rejected) == (3, 2, 1)
+    got = q(tmp_path / "sla.duckdb", "SELECT ticket_id, reported_at FROM tickets ORDER BY 1")
+    assert got == [("S1", dt.datetime(2026, 3, 5, 8, 7)), ("S2", dt.datetime(2026, 3, 6, 14, 15))]
+    assert q(tmp_path / "sla.duckdb", "SELECT column_name, reason FROM rejects") == [("报修日期 + 报修时刻", "必填项为空"),
+                                                                                   ("系统名称", "必填项为空")]
