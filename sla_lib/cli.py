@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: every new file in data/raw/)")
     p.add_argument("--kind", choices=["tickets"], help="what the files hold (default: inferred)")
     p.add_argument("--preset", help="column-mapping preset name or .yaml path (default: inferred)")
+    p.add_argument("--sheet", help="xlsx: the sheet to read (default: the preset's, else the first non-empty one)")
     p.add_argument("--as-of", help="data complete up to this instant (YYYY-MM-DD HH:MM); 'auto' = newest timestamp")
     p.add_argument("--raw-dir", type=Path, default=Path("data/raw"))
     _common(p)
@@ -99,7 +100,7 @@ def _dispatch(args) -> int:
         from .ingest import ingest
 
         res = ingest(args.paths, args.db, args.contract, kind=args.kind, preset=args.preset, as_of=args.as_of,
-                     raw_dir=args.raw_dir)
+                     raw_dir=args.raw_dir, sheet=args.sheet)
         loaded = [f for f in res.files if f.status == "loaded"]
         print(f"{len(loaded)} file(s) loaded, {sum(f.status == 'skipped' for f in res.files)} already loaded, "
               f"{len(res.failed)} failed; rows read {sum(f.rows_read for f in loaded)}, "

@@ -346,7 +346,7 @@ def recompute_findings(con, contract: Contract) -> str | None:
 
 def ingest(paths: list[Path], db_path: Path = dbm.DEFAULT_DB, contract_path: Path = Path("contract.yaml"),
            kind: str | None = None, preset: str | None = None, as_of: str | None = None,
-           raw_dir: Path = Path("data/raw"), echo=print) -> IngestResult:
+           raw_dir: Path = Path("data/raw"), echo=print, sheet: str | None = None) -> IngestResult:
     contract = load_contract(contract_path)  # validated before any data is read
     as_of_value = parse_as_of(as_of) if as_of is not None else None
     files = expand_paths(paths, raw_dir)
@@ -362,7 +362,8 @@ def ingest(paths: list[Path], db_path: Path = dbm.DEFAULT_DB, contract_path: Pat
                 continue
             seq = scalar(con, "SELECT coalesce(max(load_seq), 0) + 1 FROM ingest_log")
             try:
-                raw = read_file(con, path, "sla_raw")  # temp tables, outside the load transaction
+                sheet_name = sheet or (get_preset(preset).sheet if preset else None)
+                raw = read_file(con, path, "sla_raw", sheet_name)  # temp tables, outside the load transaction
                 with dbm.transaction(con):
                     fr = load_file(con, raw, contract, kind, preset, fid, seq)
                 drop_raw(con, "sla_raw")

@@ -251,3 +251,31 @@ def test_split_date_and_time_columns_hidden_columns_and_merged_title(tmp_path):
     assert got == [("S1", dt.datetime(2026, 3, 5, 8, 7)), ("S2", dt.datetime(2026, 3, 6, 14, 15))]
     assert q(tmp_path / "sla.duckdb", "SELECT column_name, reason FROM rejects") == [("报修日期 + 报修时刻", "必填项为空"),
                                                                                    ("系统名称", "必填项为空")]
+
+
+def test_sheet_by_name_and_clear_cli_errors(tmp_path, capsys):
+    wb = openpyxl.Workbook()
+    wb.active.title = "封面"
+    wb.active.append(["2026年3月报修登记"])
+    ws = wb.create_sheet("工单")
+    ws.append(HEADER)
+    ws.append(row("W1", "2026-03-05 08:07"))
+    f = tmp_path / "工单登记.xlsx"
+    wb.save(f)
+    db = tmp_path / "sla.duckdb"
+    assert main(["ingest", str(f), "--sheet", "工单", "--db", str(db), "--contract", str(CONTRACT)]) == 0
+    assert q(db, "SELECT sheet, rows_loaded FROM ingest_log") == [("工单", 1)]
+    capsys.readouterr()
+    f2 = tmp_path / "other.xlsx"
+    ws.append(row("W2", "2026-03-06 08:07"))  # other content: not skipped as already loaded
+    wb.save(f2)
+    assert main(["ingest", str(f2), "--sheet", "没有这张表", "--db", str(db), "--contract", str(CONTRACT)]) == 1
+    assert "no sheet named '没有这张表'; sheets: 封面, 工单" in capsys.readouterr().out
+    bad = tmp_path / "contract.yaml"
+    bad.write_text(CONTRACT.read_text(encoding="utf-8").replace("limit_minutes: 20", "limit_minutes: soon"),
+                   encoding="utf-8")
+    assert main(["ingest", str(f), "--db", str(db), "--contract", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "key 'clauses.response.limit_minutes'" in err and "Traceback" not in err
+    assert main(["--debug", "ingest", str(f), "--db", str(db), "--contract", str(bad)]) == 2
+    assert "Traceback" in capsys.readouterr().err
