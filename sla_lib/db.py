@@ -38,10 +38,58 @@ TICKET_COLUMNS = {
     "external_sla": "VARCHAR",  # a foreign tool's own verdict (e.g. ServiceNow made_sla), if any
 }
 TIMESTAMP_COLUMNS = [c for c, t in TICKET_COLUMNS.items() if t == "TIMESTAMP"]
-# Canonical kinds: columns, the table their rows load into, and their timestamp columns.
-KIND_COLUMNS = {"tickets": TICKET_COLUMNS}
-KIND_TABLES = {"tickets": "ticket_rows"}
-KIND_TIMESTAMPS = {k: [c for c, t in cols.items() if t == "TIMESTAMP"] for k, cols in KIND_COLUMNS.items()}
+
+# The other canonical kinds (shared/docs/data-contract.md). Types: TIMESTAMP needs a time of day;
+# DATE takes a date (a date-time is cut to its date); DOUBLE a number; BOOLEAN 是/否.
+ATTENDANCE_COLUMNS = {  # 考勤日汇总: one row per person per day
+    "person": "VARCHAR", "work_date": "DATE", "check_in": "TIMESTAMP", "check_out": "TIMESTAMP",
+    "result": "VARCHAR", "note": "VARCHAR",
+}
+PUNCH_COLUMNS = {  # 考勤原始记录: one row per punch
+    "person": "VARCHAR", "punched_at": "TIMESTAMP", "result": "VARCHAR", "device": "VARCHAR",
+}
+LEAVE_COLUMNS = {  # 请假: a date alone means the start / the end of that day
+    "person": "VARCHAR", "start_at": "TIMESTAMP", "end_at": "TIMESTAMP", "leave_type": "VARCHAR",
+    "approved_at": "TIMESTAMP", "approver": "VARCHAR", "handover": "VARCHAR",
+}
+INSPECTION_COLUMNS = {  # 巡检单
+    "inspection_id": "VARCHAR", "system": "VARCHAR", "system_raw": "VARCHAR", "start_date": "DATE",
+    "end_date": "DATE", "inspector": "VARCHAR", "content": "VARCHAR", "result": "VARCHAR", "findings": "VARCHAR",
+}
+DELIVERABLE_COLUMNS = {  # 成果交付登记: period is 2026-03 or 2026-Q1
+    "deliverable_type": "VARCHAR", "period": "VARCHAR", "submitted_at": "TIMESTAMP", "title": "VARCHAR",
+    "file": "VARCHAR",
+}
+COST_COLUMNS = {  # 第三方维修费用
+    "ticket_id": "VARCHAR", "cost_date": "DATE", "vendor": "VARCHAR", "amount": "DOUBLE", "note": "VARCHAR",
+}
+# Canonical kinds: columns, and the table every loaded row goes into.
+KIND_COLUMNS = {
+    "tickets": TICKET_COLUMNS, "attendance": ATTENDANCE_COLUMNS, "punches": PUNCH_COLUMNS,
+    "leave": LEAVE_COLUMNS, "inspections": INSPECTION_COLUMNS, "deliverables": DELIVERABLE_COLUMNS,
+    "costs": COST_COLUMNS,
+}
+KIND_TABLES = {
+    "tickets": "ticket_rows", "attendance": "attendance_rows", "punches": "punch_rows", "leave": "leave_rows",
+    "inspections": "inspection_rows", "deliverables": "deliverable_rows", "costs": "cost_rows",
+}
+KIND_TIMESTAMPS = {k: [c for c, t in cols.items() if t in ("TIMESTAMP", "DATE")] for k, cols in KIND_COLUMNS.items()}
+# Current rows of the other kinds (views named after the kind): a later export of the same key
+# wins, exactly as for tickets; overlapping exports never double-count.
+KIND_KEYS = {
+    "attendance": ["person", "work_date"], "punches": ["person", "punched_at"],
+    "leave": ["person", "start_at"], "inspections": ["coalesce(inspection_id, system || '/' || start_date)"],
+    "deliverables": ["deliverable_type", "period", "coalesce(title, '')"],
+    "costs": ["ticket_id", "cost_date", "coalesce(vendor, '')", "amount"],
+}
+
+OTHER_KIND_TABLES = "".join(
+    f"CREATE TABLE IF NOT EXISTS {KIND_TABLES[k]} ("
+    + ", ".join(f"{c} {t}" for c, t in KIND_COLUMNS[k].items())
+    + ", file_id VARCHAR NOT NULL, source_file VARCHAR NOT NULL, source_row INTEGER NOT NULL, "
+    "load_seq INTEGER NOT NULL, export_as_of TIMESTAMP);\n"
+    for k in KIND_KEYS
+)
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS ingest_log (
@@ -76,6 +124,7 @@ CREATE TABLE IF NOT EXISTS ticket_rows (
     load_seq INTEGER NOT NULL,
     export_as_of TIMESTAMP
 );
+{OTHER_KIND_TABLES}
 CREATE TABLE IF NOT EXISTS ticket_sla (
     ticket_id VARCHAR NOT NULL,
     clause VARCHAR NOT NULL,          -- response | resolution | onsite_arrival | onsite_fix
@@ -112,6 +161,15 @@ SELECT * EXCLUDE (rn) FROM (
 ) WHERE rn = 1;
 """
 
+
+VIEWS += "".join(f"""
+CREATE OR REPLACE VIEW {kind} AS
+SELECT * EXCLUDE (rn) FROM (
+    SELECT *, row_number() OVER (PARTITION BY {", ".join(keys)}
+        ORDER BY export_as_of DESC NULLS LAST, load_seq DESC, source_row DESC) AS rn
+    FROM {KIND_TABLES[kind]}
+) WHERE rn = 1;
+""" for kind, keys in KIND_KEYS.items())
 
 _COMPARED = [c for c in TICKET_COLUMNS if c not in ("ticket_id", "system_raw")]
 VIEWS += f"""

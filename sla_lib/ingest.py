@@ -34,7 +34,8 @@ BUILTIN_TS_FORMATS = [
 TS_EXAMPLE = "2026-03-05 08:07、2026/3/5 8:07、2026年3月5日 8:07、下午3:07 或 Excel 日期"
 YEAR_RANGE = (2000, 2100)
 SKIP_NAMES = {".gitkeep", ".DS_Store", "desktop.ini", "Thumbs.db"}
-TEXT_MASKED = ("description", "reporter", "department", "exclusion", "status")
+TEXT_MASKED = ("description", "reporter", "department", "exclusion", "status", "note", "content", "findings",
+               "result", "title", "leave_type")
 FULLWIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
 HALFWIDTH = "".join(chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)) + " "
 
@@ -93,6 +94,24 @@ def install_macros(con, contract: Contract, extra_formats: list[str] | None = No
     -- ISO spellings first (most exports); everything else only for the rows that need it
     CREATE OR REPLACE TEMP MACRO sla_ts(x) AS
         coalesce(try_strptime(x, {first}), sla_ts_slow(x));
+    CREATE OR REPLACE TEMP MACRO sla_date(x) AS
+        coalesce(CAST(try_strptime(trim(sla_hw(x)), ['%Y-%m-%d', '%Y/%m/%d', '%Y.%m.%d', '%Y年%m月%d日', '%Y%m%d'])
+                      AS DATE),
+                 CAST(sla_ts(x) AS DATE));
+    -- a date column plus a time column; a time cell that already holds a full date-time wins
+    CREATE OR REPLACE TEMP MACRO sla_join_dt(d, t) AS
+        CASE WHEN t IS NULL OR d IS NULL THEN NULL
+             WHEN regexp_matches(t, '^\\s*[0-9]{{4}}[-/年.]') THEN t
+             ELSE regexp_replace(d, ' 00:00:00$', '') || ' ' || t END;
+    CREATE OR REPLACE TEMP MACRO sla_num(x) AS
+        TRY_CAST(regexp_replace(sla_hw(x), '[,，\\s元¥￥]', '', 'g') AS DOUBLE);
+    CREATE OR REPLACE TEMP MACRO sla_period(x) AS
+        CASE WHEN regexp_full_match(sla_hw(x), '\\s*([0-9]{{4}})\\s*[-/年.]?\\s*[Qq第]\\s*([1-4])\\s*(季度)?\\s*')
+                  THEN regexp_extract(sla_hw(x), '([0-9]{{4}})', 1) || '-Q'
+                       || regexp_extract(sla_hw(x), '[Qq第]\\s*([1-4])', 1)
+             WHEN regexp_full_match(sla_hw(x), '\\s*([0-9]{{4}})\\s*[-/年.]\\s*(0?[1-9]|1[0-2])\\s*月?\\s*')
+                  THEN regexp_extract(sla_hw(x), '([0-9]{{4}})', 1) || '-'
+                       || lpad(regexp_extract(sla_hw(x), '[-/年.]\\s*(0?[1-9]|1[0-2])', 1), 2, '0') END;
     CREATE OR REPLACE TEMP MACRO sla_mask(x) AS
         CASE WHEN NOT regexp_matches(x, '[0-9]|患者|病人|患儿|姓名') THEN x ELSE regexp_replace(regexp_replace(regexp_replace(regexp_replace(x,
             '(患者|病人|患儿|姓名)([:：]?\\s*)\\p{{Han}}{{2,3}}', '\\1\\2[姓名已隐藏]', 'g'),
@@ -151,11 +170,6 @@ def choose_preset(raw: RawFile, kind: str | None, preset: str | None) -> tuple[P
     return scored[0][3], scored[0][4]
 
 
-def _ts_cols(preset: Preset) -> list[str]:
-    cols = dbm.KIND_TIMESTAMPS[preset.kind]
-    return [c for c in cols if c in preset.columns]
-
-
 def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: str | None,
               file_id: str, load_seq: int) -> FileResult:
     """Map, validate and load one file already read into ``sla_raw``, inside the caller's transaction."""
@@ -170,13 +184,11 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
     install_macros(con, contract, p.timestamp_formats, fast=not p.timestamp_formats)
     header_row = scalar(con, f"SELECT _row FROM sla_raw ORDER BY _row LIMIT 1 OFFSET {m.row_index}")
 
-    ts_cols = set(_ts_cols(p))
+    ts_cols = set(dbm.KIND_TIMESTAMPS[p.kind])
     # Stage 1: cleaned text of each mapped column (missing markers -> NULL), materialised once.
     mapped = [c for c in dbm.KIND_COLUMNS[p.kind] if (c in m.mapping or c in m.split) and c != "system_raw"]
     clean = [f"sla_txt(c{m.mapping[c]}) AS raw_{c}" if c in m.mapping else
-             f"nullif(concat_ws(' ', regexp_replace(sla_txt(c{m.split[c][0]}), ' 00:00:00$', ''), "
-             f"sla_txt(c{m.split[c][1]})), '') AS raw_{c}"  # an xlsx date cell reads as midnight
-             for c in mapped]
+             f"sla_join_dt(sla_txt(c{m.split[c][0]}), sla_txt(c{m.split[c][1]})) AS raw_{c}" for c in mapped]
     extra = {h: f"x{i}" for i, h in enumerate(m.extra)}
     clean += [f"sla_txt(c{m.extra[h]}) AS {x}" for h, x in extra.items()]
     con.execute(f"CREATE OR REPLACE TEMP TABLE sla_clean AS SELECT _row{''.join(', ' + c for c in clean)} "
@@ -196,12 +208,27 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
             sel.append(f"CAST(NULL AS {typ}) AS {canon}")
             continue
         rawc = f"c.raw_{canon}"
-        if canon in ts_cols:
-            sel.append(f"sla_ts({rawc}) AS {canon}")
-            checks.append((canon, f"raw_{canon} IS NOT NULL AND {canon} IS NULL",
-                           f"无法识别的日期时间，应为 {TS_EXAMPLE}"))
+        if typ in ("TIMESTAMP", "DATE"):
+            if typ == "DATE":
+                sel.append(f"sla_date({rawc}) AS {canon}")
+                expected = "应为日期，如 2026-03-05、2026/3/5、2026年3月5日"
+            elif canon in p.date_only:  # a date alone: the start (00:00) or the end (23:59:59) of that day
+                end = " + INTERVAL 86399 SECOND" if p.date_only[canon] == "end" else ""
+                sel.append(f"coalesce(sla_ts({rawc}), CAST(sla_date({rawc}) AS TIMESTAMP){end}) AS {canon}")
+                expected = f"无法识别的日期或日期时间，应为 {TS_EXAMPLE}"
+            else:
+                sel.append(f"sla_ts({rawc}) AS {canon}")
+                expected = f"无法识别的日期时间，应为 {TS_EXAMPLE}"
+            checks.append((canon, f"raw_{canon} IS NOT NULL AND {canon} IS NULL", expected))
             checks.append((canon, f"year({canon}) NOT BETWEEN {YEAR_RANGE[0]} AND {YEAR_RANGE[1]}",
                            f"日期超出合理范围（应在 {YEAR_RANGE[0]}–{YEAR_RANGE[1]} 年之间）"))
+        elif typ == "DOUBLE":
+            sel.append(f"sla_num({rawc}) AS {canon}")
+            checks.append((canon, f"raw_{canon} IS NOT NULL AND {canon} IS NULL", "应为数字，如 1200 或 1,200.50"))
+        elif canon == "period":
+            sel.append(f"sla_period({rawc}) AS {canon}")
+            checks.append((canon, f"raw_{canon} IS NOT NULL AND {canon} IS NULL",
+                           "应为月份 2026-03 或季度 2026-Q1"))
         elif typ == "BOOLEAN":
             sel.append(f"sla_bool({rawc}) AS {canon}")
             checks.append((canon, f"raw_{canon} IS NOT NULL AND {canon} IS NULL", "应为 是 或 否"))

@@ -32,6 +32,7 @@ class Preset:
     split_columns: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     events: dict | None = None
     sheet: str | None = None
+    date_only: dict[str, str] = field(default_factory=dict)  # timestamp column -> start | end
 
     def extra_headers(self) -> list[str]:
         """Headers outside ``columns`` that the preset reads (event order, aggregate sources)."""
@@ -99,7 +100,7 @@ def load_preset_file(path: Path) -> Preset:
         columns={k: [str(h) for h in v] for k, v in columns.items()}, required=list(required),
         file_name_hints=[str(h) for h in raw.get("file_name_hints", [])],
         timestamp_formats=[str(f) for f in raw.get("timestamp_formats", [])], path=path,
-        split_columns=split, events=events, sheet=raw.get("sheet"),
+        split_columns=split, events=events, sheet=raw.get("sheet"), date_only=dict(raw.get("date_only") or {}),
     )
 
 
