@@ -20,6 +20,7 @@ from .calendar import WorkCalendar
 from .clocks import compute_clocks
 from .contract import Contract, load_contract
 from .db import scalar
+from .findings import recompute_all
 from .errors import InputError, SlaError
 from .presets import Preset, builtin_presets, get_preset, match_header
 from .readers import RawFile, drop_raw, read_file
@@ -414,6 +415,8 @@ def ingest(paths: list[Path], db_path: Path = dbm.DEFAULT_DB, contract_path: Pat
                 else:
                     con.execute("DELETE FROM meta WHERE key = 'as_of_override'")
         result.as_of = recompute_findings(con, contract)
+        with dbm.transaction(con):
+            recompute_all(con, contract)  # resident staffing, inspections, costs (sla_lib/findings.py)
         result.tickets = scalar(con, "SELECT count(*) FROM tickets")
     finally:
         con.close()
