@@ -20,8 +20,8 @@ from .calendar import WorkCalendar
 from .clocks import compute_clocks
 from .contract import Contract, load_contract
 from .db import scalar
-from .findings import recompute_all
 from .errors import InputError, SlaError
+from .findings import recompute_all
 from .presets import Preset, builtin_presets, get_preset, match_header
 from .readers import RawFile, drop_raw, read_file
 
