@@ -168,6 +168,13 @@ def choose_preset(raw: RawFile, kind: str | None, preset: str | None) -> tuple[P
         hint = any(h.lower() in raw.path.name.lower() for h in p.file_name_hints)
         scored.append((not m.missing_required, len(m.mapping), hint, p, m))
     scored.sort(key=lambda t: t[:3], reverse=True)
+    if not scored[0][0]:  # nothing fits: explain against the preset the file name points to
+        scored.sort(key=lambda t: (t[2], t[1]), reverse=True)
+        if not scored[0][2] and len(candidates) > 1:
+            kinds = "; ".join(f"{p.kind} ({', '.join(p.columns[c][0] for c in p.required if c in p.columns)})"
+                              for p in candidates)
+            raise InputError(f"{raw.path}: no preset recognises the header row; expected the headers of one of: "
+                             f"{kinds} (or name one with --preset / --kind)")
     return scored[0][3], scored[0][4]
 
 

@@ -164,12 +164,12 @@ def test_patient_identifiers_are_masked_in_tickets_and_rejects(tmp_path):
 
 def test_unknown_headers_fail_one_file_and_the_rest_load(tmp_path, capsys):
     bad = tmp_path / "a_other.csv"
-    bad.write_text("姓名,日期,金额\n张三,2026-03-05,10\n", encoding="utf-8")
+    bad.write_text("设备,数量,单价\n打印机,2,10\n", encoding="utf-8")
     good = write_csv(tmp_path / "b_工单.csv", [row("GD1", "2026-03-05 08:07")])
     rc = main(["ingest", str(bad), str(good), "--db", str(tmp_path / "sla.duckdb"), "--contract", str(CONTRACT)])
     out = capsys.readouterr().out
     assert rc == 1
-    assert "a_other.csv" in out and "missing required column(s) ticket_id (工单号" in out
+    assert "a_other.csv: no preset recognises the header row" in out and "tickets (工单号, 报修时间, 系统名称)" in out
     assert "b_工单.csv" in out and "loaded 1" in out
 
 
