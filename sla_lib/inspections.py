@@ -1,0 +1,251 @@
+"""Quarterly inspections (clause `inspection`) and advice reports (clause `advice_report`).
+
+sla-rules.md: for each inspected system and each quarter the contract year touches, one
+inspection whose start falls in the quarter, lasting at least N working days counted inclusively
+from start date to end date (hospital calendar), with time, content and result filled in.
+Status per (system, quarter): done / too_short / incomplete_sheet / missing / not_yet_due.
+Advice reports: at least one per quarter, due by the Nth working day after the quarter ends:
+on_time / late (by N working days) / missing / not_yet_due.
+
+Settings (contract file, all optional): ``clauses.inspection.min_working_days`` (3),
+``clauses.inspection.quarters`` (``calendar`` | ``contract``), ``clauses.advice_report.per``
+(``quarter``), ``clauses.advice_report.due_working_day`` (5), ``clauses.advice_report.types``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .calendar import WorkCalendar
+from .contract import Contract, add_months
+from .db import get_meta
+
+COVERAGE_TABLE = """
+CREATE TABLE IF NOT EXISTS inspection_coverage (
+    contract_year INTEGER NOT NULL,
+    quarter VARCHAR NOT NULL,        -- 2025-Q3 (calendar) or Y1-Q1 (contract quarters)
+    quarter_start DATE NOT NULL,
+    quarter_end DATE NOT NULL,       -- last day of the quarter
+    covered_start DATE NOT NULL,     -- the part of the quarter inside the contract year
+    covered_end DATE NOT NULL,
+    partial BOOLEAN NOT NULL,        -- the contract year covers only part of the quarter
+    system VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,         -- done | too_short | incomplete_sheet | missing | not_yet_due
+    inspection_id VARCHAR,
+    start_date DATE,
+    end_date DATE,
+    working_days INTEGER,            -- counted inclusively, hospital calendar
+    missing_fields VARCHAR,          -- empty sheet fields, e.g. 巡检结果
+    inspections_in_quarter INTEGER NOT NULL,
+    provisional BOOLEAN NOT NULL,    -- working days used a calendar year marked provisional
+    source_file VARCHAR,
+    source_row INTEGER
+);
+CREATE TABLE IF NOT EXISTS advice_reports (
+    contract_year INTEGER NOT NULL,
+    period VARCHAR NOT NULL,         -- the quarter, as in inspection_coverage
+    period_start DATE NOT NULL,
+    period_end DATE NOT NULL,
+    due_date DATE NOT NULL,          -- the Nth working day after the period ends
+    status VARCHAR NOT NULL,         -- on_time | late | missing | not_yet_due
+    submitted_at TIMESTAMP,
+    late_working_days INTEGER,
+    title VARCHAR,
+    reports_in_period INTEGER NOT NULL,
+    source_file VARCHAR,
+    source_row INTEGER
+);
+"""
+INSPECTION_STATUSES = ["done", "too_short", "incomplete_sheet", "missing", "not_yet_due"]
+DEFAULT_ADVICE_TYPES = ["信息化建设建议", "信息化建设建议方案"]
+
+
+@dataclass(frozen=True)
+class Quarter:
+    contract_year: int
+    label: str
+    start: dt.date
+    end: dt.date  # last day
+    covered_start: dt.date
+    covered_end: dt.date
+
+    @property
+    def partial(self) -> bool:
+        return (self.covered_start, self.covered_end) != (self.start, self.end)
+
+
+def settings(contract: Contract) -> dict:
+    ins = contract.clauses.get("inspection", {})
+    adv = contract.clauses.get("advice_report", {})
+    return {
+        "min_working_days": int(ins.get("min_working_days", 3)),
+        "quarters": ins.get("quarters", "calendar"),
+        "advice_due_working_day": int(adv.get("due_working_day", 5)),
+        "advice_types": list(adv.get("types", DEFAULT_ADVICE_TYPES)),
+    }
+
+
+def contract_years(contract: Contract, up_to: dt.date) -> list[int]:
+    """Contract years that have started by ``up_to`` (at least year 1)."""
+    n = 1
+    while contract.contract_year_bounds(n + 1)[0] <= up_to:
+        n += 1
+    return list(range(1, n + 1))
+
+
+def quarters(contract: Contract, year: int) -> list[Quarter]:
+    """The quarters contract year ``year`` touches: calendar quarters (default) or quarters counted
+    from the signing date (``clauses.inspection.quarters: contract``)."""
+    start, end_excl = contract.contract_year_bounds(year)
+    last = end_excl - dt.timedelta(days=1)
+    out = []
+    if settings(contract)["quarters"] == "contract":
+        q_start, i = start, 1
+        while q_start < end_excl:
+            q_end = min(add_months(q_start, 3), end_excl) - dt.timedelta(days=1)
+            out.append(Quarter(year, f"Y{year}-Q{i}", q_start, q_end, q_start, q_end))
+            q_start, i = q_end + dt.timedelta(days=1), i + 1
+        return out
+    q_start = dt.date(start.year, 3 * ((start.month - 1) // 3) + 1, 1)
+    while q_start <= last:
+        q_end = add_months(q_start, 3) - dt.timedelta(days=1)
+        label = f"{q_start.year}-Q{(q_start.month - 1) // 3 + 1}"
+        out.append(Quarter(year, label, q_start, q_end, max(q_start, start), min(q_end, last)))
+        q_start = add_months(q_start, 3)
+    return out
+
+
+def _as_of(con) -> dt.date:
+    text = get_meta(con, "as_of")
+    if text:
+        return dt.datetime.fromisoformat(text).date()
+    row = con.execute("SELECT max(greatest(start_date, end_date)) FROM inspections").fetchall()
+    return row[0][0] or dt.date.today()
+
+
+def coverage(con, contract: Contract, cal: WorkCalendar | None = None) -> pd.DataFrame:
+    """inspection_coverage rows for every inspected system x every quarter of every started year."""
+    cfg = settings(contract)
+    as_of = _as_of(con)
+    years = contract_years(contract, as_of)
+    qs = [q for y in years for q in quarters(contract, y)]
+    systems = [s.code for s in contract.systems if s.inspected]
+    ins = con.execute("""
+        SELECT inspection_id, system, start_date, end_date, content, result, source_file, source_row
+        FROM inspections WHERE system IS NOT NULL AND start_date IS NOT NULL""").df()
+    for c in ("start_date", "end_date"):
+        ins[c] = pd.to_datetime(ins[c])
+    if cal is None:
+        years = [qs[0].start.year, qs[-1].end.year + 1]
+        years += [d.year for d in ins["start_date"].dropna()] + [d.year for d in ins["end_date"].dropna()]
+        cal = WorkCalendar(contract, min(years), max(years))
+    if len(ins):
+        start = ins["start_date"].to_numpy(dtype="datetime64[D]")
+        end = ins["end_date"].to_numpy(dtype="datetime64[D]")
+        ins["working_days"] = np.where(np.isnat(end), 0, cal.working_days_between(start, np.where(np.isnat(end),
+                                                                                                     start, end)))
+        ins["provisional"] = cal.is_provisional(start.astype("datetime64[s]"),
+                                                np.where(np.isnat(end), start, end).astype("datetime64[s]"))
+        blank = {"结束日期": ins["end_date"].isna(), "巡检内容": _blank(ins["content"]),
+                 "巡检结果": _blank(ins["result"])}
+        ins["missing_fields"] = [
+            "、".join(k for k, v in blank.items() if v.iloc[i]) for i in range(len(ins))]
+    rows = []
+    for q in qs:
+        for code in systems:
+            sel = ins[(ins["system"] == code) & (ins["start_date"] >= pd.Timestamp(q.covered_start))
+                      & (ins["start_date"] <= pd.Timestamp(q.covered_end))] if len(ins) else ins
+            base = dict(contract_year=q.contract_year, quarter=q.label, quarter_start=q.start, quarter_end=q.end,
+                        covered_start=q.covered_start, covered_end=q.covered_end, partial=q.partial, system=code,
+                        inspections_in_quarter=len(sel))
+            if not len(sel):
+                status = "not_yet_due" if q.covered_end >= as_of else "missing"
+                rows.append(base | dict(status=status, provisional=False))
+                continue
+            sel = sel.assign(
+                _ok=(sel["working_days"] >= cfg["min_working_days"]) & (sel["missing_fields"] == ""),
+                _long=sel["working_days"] >= cfg["min_working_days"])
+            best = sel.sort_values(["_ok", "_long", "working_days", "start_date"],
+                                   ascending=[False, False, False, True]).iloc[0]
+            if best["_ok"]:
+                status = "done"
+            elif not best["_long"]:
+                status = "too_short"
+            else:
+                status = "incomplete_sheet"
+            rows.append(base | dict(
+                status=status, inspection_id=best["inspection_id"], start_date=best["start_date"],
+                end_date=best["end_date"], working_days=int(best["working_days"]),
+                missing_fields=best["missing_fields"] or None, provisional=bool(best["provisional"]),
+                source_file=best["source_file"], source_row=int(best["source_row"])))
+    cols = ["contract_year", "quarter", "quarter_start", "quarter_end", "covered_start", "covered_end", "partial",
+            "system", "status", "inspection_id", "start_date", "end_date", "working_days", "missing_fields",
+            "inspections_in_quarter", "provisional", "source_file", "source_row"]
+    return pd.DataFrame(rows).reindex(columns=cols)
+
+
+def _blank(s: pd.Series) -> pd.Series:
+    return s.isna() | (s.astype("string").str.strip() == "")
+
+
+def advice(con, contract: Contract, cal: WorkCalendar | None = None) -> pd.DataFrame:
+    """advice_reports rows: one per quarter of every started contract year."""
+    cfg = settings(contract)
+    as_of = _as_of(con)
+    qs = [q for y in contract_years(contract, as_of) for q in quarters(contract, y)]
+    types = cfg["advice_types"]
+    dl = con.execute(f"""
+        SELECT period, submitted_at, title, source_file, source_row FROM deliverables
+        WHERE deliverable_type IN ({", ".join("?" for _ in types)})""", types).df()
+    if cal is None:
+        cal = WorkCalendar(contract, qs[0].start.year, qs[-1].end.year + 1)
+    n = cfg["advice_due_working_day"]
+    rows = []
+    for q in qs:
+        k = np.searchsorted(cal.working_dates, np.datetime64(q.covered_end, "D"), side="right") + n - 1
+        due = cal.working_dates[min(k, len(cal.working_dates) - 1)].astype(dt.date)
+        months = {f"{m.year}-{m.month:02d}" for m in pd.date_range(q.covered_start, q.covered_end, freq="MS")}
+        months.add(f"{q.covered_start.year}-{q.covered_start.month:02d}")
+        sel = dl[dl["period"].isin({q.label, *months, _calendar_label(q)})] if len(dl) else dl
+        base = dict(contract_year=q.contract_year, period=q.label, period_start=q.covered_start,
+                    period_end=q.covered_end, due_date=due, reports_in_period=len(sel))
+        sub = sel.dropna(subset=["submitted_at"]).sort_values("submitted_at") if len(sel) else sel
+        if not len(sub):
+            status = "not_yet_due" if due >= as_of else "missing"
+            rows.append(base | dict(status=status))
+            continue
+        first = sub.iloc[0]
+        day = pd.Timestamp(first["submitted_at"]).date()
+        late = 0 if day <= due else int(cal.working_days_between(np.array([due + dt.timedelta(days=1)],
+                                                                           dtype="datetime64[D]"),
+                                                                  np.array([day], dtype="datetime64[D]"))[0])
+        rows.append(base | dict(status="on_time" if day <= due else "late", submitted_at=first["submitted_at"],
+                                late_working_days=late, title=first["title"], source_file=first["source_file"],
+                                source_row=int(first["source_row"])))
+    cols = ["contract_year", "period", "period_start", "period_end", "due_date", "status", "submitted_at",
+            "late_working_days", "title", "reports_in_period", "source_file", "source_row"]
+    return pd.DataFrame(rows).reindex(columns=cols)
+
+
+def _calendar_label(q: Quarter) -> str:
+    return f"{q.start.year}-Q{(q.start.month - 1) // 3 + 1}"
+
+
+def recompute(con, contract: Contract) -> None:
+    """Rebuild inspection_coverage and advice_reports (called after every ingest)."""
+    con.execute(COVERAGE_TABLE)
+    con.execute("DELETE FROM inspection_coverage")
+    con.execute("DELETE FROM advice_reports")
+    has_any = con.execute("SELECT (SELECT count(*) FROM inspection_rows) + (SELECT count(*) FROM deliverable_rows) "
+                          "+ (SELECT count(*) FROM ticket_rows)").fetchall()[0][0]
+    if not has_any:
+        return
+    for table, df in (("inspection_coverage", coverage(con, contract)), ("advice_reports", advice(con, contract))):
+        if len(df):
+            con.register("sla_cov_df", df)
+            con.execute(f"INSERT INTO {table} SELECT * FROM sla_cov_df")
+            con.unregister("sla_cov_df")

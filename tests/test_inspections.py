@@ -1,0 +1,122 @@
+"""Quarterly inspections and advice reports from hand-made sheets on real 2025-2026 dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from sla_lib import db as sdb
+from sla_lib import inspections as insp
+
+D = dt.date
+
+
+def build(tmp_path, rows, deliverables=(), as_of="2026-06-30 23:59:59"):
+    con = sdb.connect(tmp_path / "sla.duckdb")
+    for i, (iid, system, start, end, content, result) in enumerate(rows):
+        con.execute("INSERT INTO inspection_rows VALUES (?, ?, ?, ?, ?, '赵工', ?, ?, NULL, 'f', 'inspections.xlsx', ?, "
+                    "1, NULL)", [iid, system, system, start, end, content, result, i + 2])
+    for i, (period, submitted, title) in enumerate(deliverables):
+        con.execute("INSERT INTO deliverable_rows VALUES ('信息化建设建议', ?, ?, ?, NULL, 'g', 'd.csv', ?, 1, NULL)",
+                    [period, submitted, title, i + 2])
+    sdb.set_meta(con, "as_of", as_of)
+    return con
+
+
+def cell(df, system, quarter):
+    r = df[(df["system"] == system) & (df["quarter"] == quarter)]
+    assert len(r) == 1
+    return r.iloc[0]
+
+
+def test_working_days_across_makeup_days_and_national_day(tmp_path, contract):
+    con = build(tmp_path, [
+        ("A", "LIS", D(2025, 9, 26), D(2025, 9, 28), "接口", "正常"),   # Fri + make-up Sunday = 2
+        ("B", "EMR", D(2025, 9, 29), D(2025, 10, 9), "日志", "正常"),   # 29, 30, (1-8 holiday), 9 = 3
+        ("C", "PASS", D(2025, 10, 10), D(2025, 10, 11), "库", "正常"),  # Fri + make-up Saturday = 2
+        ("D", "CP", D(2025, 10, 10), D(2025, 10, 13), "库", "正常"),    # 10, 11, 13 = 3
+    ])
+    df = insp.coverage(con, contract)
+    assert (cell(df, "LIS", "2025-Q3")["working_days"], cell(df, "LIS", "2025-Q3")["status"]) == (2, "too_short")
+    assert (cell(df, "EMR", "2025-Q3")["working_days"], cell(df, "EMR", "2025-Q3")["status"]) == (3, "done")
+    assert (cell(df, "PASS", "2025-Q4")["working_days"], cell(df, "PASS", "2025-Q4")["status"]) == (2, "too_short")
+    assert (cell(df, "CP", "2025-Q4")["working_days"], cell(df, "CP", "2025-Q4")["status"]) == (3, "done")
+
+
+def test_each_status_from_hand_made_sheets(tmp_path, contract):
+    con = build(tmp_path, [
+        ("S1", "LIS", D(2026, 1, 5), D(2026, 1, 7), "接口、日志", "正常"),
+        ("S2", "AE", D(2026, 1, 5), D(2026, 1, 7), "接口", None),
+        ("S3", "AE", D(2026, 2, 2), D(2026, 2, 3), "接口", "正常"),  # a second, too short: incomplete wins
+        ("S4", "FOLLOWUP", D(2026, 3, 2), None, "接口", "正常"),
+        ("S5", "LIS", D(2026, 4, 7), D(2026, 4, 9), "接口", "正常"),
+    ], as_of="2026-05-20 12:00:00")
+    df = insp.coverage(con, contract)
+    assert cell(df, "LIS", "2026-Q1")["status"] == "done"
+    ae = cell(df, "AE", "2026-Q1")
+    assert (ae["status"], ae["missing_fields"], ae["inspections_in_quarter"]) == ("incomplete_sheet", "巡检结果", 2)
+    fu = cell(df, "FOLLOWUP", "2026-Q1")
+    assert (fu["status"], fu["missing_fields"]) == ("too_short", "结束日期")
+    assert cell(df, "CRITICAL", "2026-Q1")["status"] == "missing"
+    assert cell(df, "LIS", "2026-Q2")["status"] == "done"  # inspected before the quarter ended
+    assert cell(df, "EMR", "2026-Q2")["status"] == "not_yet_due"
+    assert set(df["system"]) == {"PASS", "CP", "EMR", "FOLLOWUP", "LIS", "AE", "CRITICAL"}  # not HIS
+    assert sorted(set(df["quarter"])) == ["2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2"]
+
+
+def test_a_quarter_the_contract_year_only_partly_covers(tmp_path, make_contract):
+    c = make_contract(lambda raw: raw["period"].update(signing_date="2025-08-15"))
+    con = build(tmp_path, [
+        ("P1", "LIS", D(2025, 8, 1), D(2025, 8, 5), "x", "正常"),  # before the contract: does not count
+        ("P2", "EMR", D(2025, 9, 1), D(2025, 9, 3), "x", "正常"),
+    ], as_of="2026-08-20 00:00:00")
+    df = insp.coverage(con, c)
+    y1 = df[df["contract_year"] == 1]
+    assert sorted(set(y1["quarter"])) == ["2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3"]
+    q3 = cell(y1, "LIS", "2025-Q3")
+    assert (bool(q3["partial"]), q3["covered_start"], q3["status"]) == (True, D(2025, 8, 15), "missing")
+    assert cell(y1, "EMR", "2025-Q3")["status"] == "done"
+    last = y1[y1["quarter"] == "2026-Q3"].iloc[0]
+    assert (bool(last["partial"]), last["covered_end"]) == (True, D(2026, 8, 14))
+    assert set(df["contract_year"]) == {1, 2}  # year 2 started 2026-08-15
+
+
+def test_contract_quarters_setting(tmp_path, make_contract):
+    c = make_contract(lambda raw: raw["clauses"].update(inspection={"title": "巡检", "section": "一.2.3",
+                                                                      "text": "每季度巡检一次", "quarters": "contract",
+                                                                      "min_working_days": 3}))
+    qs = insp.quarters(c, 1)
+    assert [(q.label, q.start, q.end) for q in qs] == [
+        ("Y1-Q1", D(2025, 7, 1), D(2025, 9, 30)), ("Y1-Q2", D(2025, 10, 1), D(2025, 12, 31)),
+        ("Y1-Q3", D(2026, 1, 1), D(2026, 3, 31)), ("Y1-Q4", D(2026, 4, 1), D(2026, 6, 30))]
+
+
+def test_advice_reports_on_time_late_missing(tmp_path, contract):
+    con = build(tmp_path, [], deliverables=[
+        ("2025-Q3", dt.datetime(2025, 10, 15, 10), "三季度建议"),   # due: 9, 10, 11 (make-up Sat), 13, 14 Oct
+        ("2025-Q4", dt.datetime(2026, 1, 12, 9), "四季度建议"),     # due 8 Jan (1-3 holiday, 4 make-up) -> late
+        ("2026-04", dt.datetime(2026, 7, 2), "二季度建议（按月登记）"),
+    ], as_of="2026-07-03 00:00:00")
+    df = insp.advice(con, contract).set_index("period")
+    assert str(df.loc["2025-Q3", "due_date"])[:10] == "2025-10-14"
+    assert df.loc["2025-Q3", "status"] == "late" and df.loc["2025-Q3", "late_working_days"] == 1
+    assert str(df.loc["2025-Q4", "due_date"])[:10] == "2026-01-08"
+    assert df.loc["2025-Q4", "status"] == "late" and df.loc["2025-Q4", "late_working_days"] == 2
+    assert df.loc["2026-Q1", "status"] == "missing"
+    assert df.loc["2026-Q2", "status"] == "on_time"
+
+
+@pytest.mark.parametrize("end, expected", [(D(2026, 3, 4), "too_short"), (D(2026, 3, 5), "done")])
+def test_minimum_is_three_working_days_inclusive(tmp_path, contract, end, expected):
+    con = build(tmp_path, [("T", "LIS", D(2026, 3, 3), end, "x", "正常")])
+    assert cell(insp.coverage(con, contract), "LIS", "2026-Q1")["status"] == expected
+
+
+def test_recompute_writes_the_tables(tmp_path, contract):
+    con = build(tmp_path, [("S1", "LIS", D(2026, 1, 5), D(2026, 1, 7), "x", "正常")])
+    insp.recompute(con, contract)
+    assert con.execute("SELECT count(*) FROM inspection_coverage").fetchall() == [(28,)]  # 7 systems x 4 quarters
+    assert con.execute("SELECT status FROM inspection_coverage WHERE system = 'LIS' AND quarter = '2026-Q1'"
+                       ).fetchall() == [("done",)]
+    assert con.execute("SELECT count(*) FROM advice_reports").fetchall() == [(4,)]
