@@ -120,3 +120,26 @@ def test_recompute_writes_the_tables(tmp_path, contract):
     assert con.execute("SELECT status FROM inspection_coverage WHERE system = 'LIS' AND quarter = '2026-Q1'"
                        ).fetchall() == [("done",)]
     assert con.execute("SELECT count(*) FROM advice_reports").fetchall() == [(4,)]
+
+
+def test_demo_inspections_show_every_planted_case(tmp_path, contract):
+    from sla_lib.demo_inspections import ADVICE, PLANTED, write_inspection_demo
+    from sla_lib.ingest import ingest
+
+    from .conftest import CONTRACT
+
+    raw = tmp_path / "raw"
+    paths = write_inspection_demo(raw, contract)
+    assert [p.read_bytes() for p in paths] == [p.read_bytes() for p in write_inspection_demo(tmp_path / "b", contract)]
+    res = ingest(paths, tmp_path / "sla.duckdb", CONTRACT, echo=lambda *_: None)
+    assert [(f.kind, f.rows_rejected) for f in res.files] == [("inspections", 0), ("deliverables", 0)]
+    con = sdb.connect(tmp_path / "sla.duckdb", read_only=True)
+    cov = con.execute("SELECT system, quarter, status, working_days FROM inspection_coverage "
+                      "WHERE contract_year = 1").fetchall()
+    got = {(s, q): (st, wd) for s, q, st, wd in cov}
+    assert len(got) == 28
+    for key, (_, _, _, status, days) in PLANTED.items():
+        assert got[key] == (status, days)
+    assert {v[0] for k, v in got.items() if k not in PLANTED} == {"done"}
+    adv = dict(con.execute("SELECT period, status FROM advice_reports WHERE contract_year = 1").fetchall())
+    assert adv == {q: st for q, (_, st) in ADVICE.items()}
