@@ -1,0 +1,67 @@
+"""Third-party repair costs (clause `third_party`): who bears each cost.
+
+sla-rules.md: each cost row names the ticket it was spent on. It is recoverable (borne by the
+vendor) when that ticket breached `onsite_arrival` or `onsite_fix`; otherwise it is listed as
+disputed, never dropped. A cost whose ticket is not in the data is disputed with that reason.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+COSTS_TABLE = """
+CREATE TABLE IF NOT EXISTS third_party_costs (
+    ticket_id VARCHAR NOT NULL,
+    cost_date DATE,
+    vendor VARCHAR,
+    amount DOUBLE NOT NULL,
+    note VARCHAR,
+    verdict VARCHAR NOT NULL,        -- recoverable | disputed
+    reason VARCHAR NOT NULL,         -- in Chinese: which on-site clock was breached, or why disputed
+    breached_clauses VARCHAR,        -- e.g. onsite_arrival, onsite_fix
+    ticket_month VARCHAR,            -- YYYY-MM of the ticket's report (NULL when the ticket is unknown)
+    source_file VARCHAR NOT NULL,
+    source_row INTEGER NOT NULL
+);
+"""
+ONSITE = ("onsite_arrival", "onsite_fix")
+CLAUSE_NAMES = {"onsite_arrival": "现场到达超时", "onsite_fix": "现场排除故障超时"}
+
+
+def recompute(con, contract) -> None:
+    """Rebuild third_party_costs from the current costs and ticket clocks (after every ingest)."""
+    con.execute(COSTS_TABLE)
+    con.execute("DELETE FROM third_party_costs")
+    con.execute(f"""
+        INSERT INTO third_party_costs
+        WITH b AS (
+            SELECT ticket_id, string_agg(clause, ', ' ORDER BY clause) AS breached
+            FROM ticket_sla WHERE status = 'breached' AND clause IN {ONSITE} GROUP BY ticket_id
+        ), known AS (SELECT ticket_id, strftime(reported_at, '%Y-%m') AS month FROM tickets)
+        SELECT c.ticket_id, c.cost_date, c.vendor, c.amount, c.note,
+               CASE WHEN b.breached IS NOT NULL THEN 'recoverable' ELSE 'disputed' END,
+               CASE WHEN b.breached IS NOT NULL THEN
+                        '工单' || replace(replace(b.breached, 'onsite_arrival', '{CLAUSE_NAMES["onsite_arrival"]}'),
+                                          'onsite_fix', '{CLAUSE_NAMES["onsite_fix"]}') || '，费用由中标人承担'
+                    WHEN k.ticket_id IS NULL THEN '数据中没有该工单，无法认定'
+                    ELSE '该工单现场到达与现场排除故障均未超时，费用有争议' END,
+               b.breached, k.month, c.source_file, c.source_row
+        FROM costs c LEFT JOIN b USING (ticket_id) LEFT JOIN known k USING (ticket_id)
+        ORDER BY c.cost_date, c.source_file, c.source_row""")
+
+
+def ledger(con) -> pd.DataFrame:
+    """The cost ledger in Chinese, for reports and the committee's workbook."""
+    df = con.execute("""SELECT ticket_id, cost_date, vendor, amount, verdict, reason, note, source_file, source_row
+                        FROM third_party_costs ORDER BY cost_date, ticket_id""").df()
+    return pd.DataFrame({
+        "工单号": df["ticket_id"], "发生日期": df["cost_date"].map(lambda v: "" if pd.isna(v) else str(v)[:10]),
+        "服务单位": df["vendor"], "金额（元）": df["amount"],
+        "认定": df["verdict"].map({"recoverable": "由中标人承担", "disputed": "有争议"}), "理由": df["reason"],
+        "说明": df["note"], "来源": [f"{f}:{r}" for f, r in zip(df["source_file"], df["source_row"], strict=True)],
+    })
+
+
+def totals(con) -> dict[str, float]:
+    rows = dict(con.execute("SELECT verdict, sum(amount) FROM third_party_costs GROUP BY verdict").fetchall())
+    return {"recoverable": float(rows.get("recoverable") or 0.0), "disputed": float(rows.get("disputed") or 0.0)}
