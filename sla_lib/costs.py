@@ -50,8 +50,15 @@ def recompute(con, contract) -> None:
         ORDER BY c.cost_date, c.source_file, c.source_row""")
 
 
+def _exists(con) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'third_party_costs'"
+                            ).fetchall()[0][0])
+
+
 def ledger(con) -> pd.DataFrame:
     """The cost ledger in Chinese, for reports and the committee's workbook."""
+    if not _exists(con):
+        return pd.DataFrame(columns=["工单号", "发生日期", "服务单位", "金额（元）", "认定", "理由", "说明", "来源"])
     df = con.execute("""SELECT ticket_id, cost_date, vendor, amount, verdict, reason, note, source_file, source_row
                         FROM third_party_costs ORDER BY cost_date, ticket_id""").df()
     return pd.DataFrame({
@@ -63,5 +70,7 @@ def ledger(con) -> pd.DataFrame:
 
 
 def totals(con) -> dict[str, float]:
+    if not _exists(con):
+        return {"recoverable": 0.0, "disputed": 0.0}
     rows = dict(con.execute("SELECT verdict, sum(amount) FROM third_party_costs GROUP BY verdict").fetchall())
     return {"recoverable": float(rows.get("recoverable") or 0.0), "disputed": float(rows.get("disputed") or 0.0)}

@@ -220,6 +220,10 @@ def connect(path: str | Path = DEFAULT_DB, read_only: bool = False, wait_seconds
     if not read_only:
         con.execute(SCHEMA)
         con.execute("ALTER TABLE ingest_log ADD COLUMN IF NOT EXISTS rows_merged INTEGER DEFAULT 0")
+        from .costs import COSTS_TABLE  # findings tables of the other clauses (their modules own the DDL)
+        from .inspections import COVERAGE_TABLE
+
+        con.execute(COSTS_TABLE + COVERAGE_TABLE)
         con.execute(VIEWS)
     return con
 
