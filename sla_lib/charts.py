@@ -26,7 +26,7 @@ from .contract import TICKET_CLAUSES, Contract
 
 __all__ = [
     "COLORS", "FONT_FAMILY", "TEMPLATE", "clock_histogram", "breakdown_chart", "hour_chart", "summary_chart",
-    "figure_html", "show", "table", "table_html",
+    "figure_html", "show", "table", "table_html", "staffing_heatmap", "STAFF_COLORS",
 ]
 
 COLORS = {
@@ -316,3 +316,62 @@ def table(df: pd.DataFrame, name: str | None = None, empty: str = "本期无记�
     from IPython.display import HTML, display
 
     display(HTML(table_html(df, name, empty)))
+
+
+# -- resident engineers (sla_lib.staffing) ------------------------------------------------------------------
+STAFF_COLORS = {
+    "present": "#2e7d32",  # 正常出勤
+    "late": "#ef6c00",  # 迟到
+    "left_early": "#f9a825",  # 早退
+    "late_left_early": "#bf360c",  # 迟到且早退
+    "missing_punch": "#6a1b9a",  # 缺卡
+    "leave": "#1565c0",  # 请假（手续齐全）
+    "leave_irregular": "#ad1457",  # 请假手续不全
+    "absent": "#c62828",  # 未请假缺勤
+    "not_on_roster": "#4e342e",  # 非名单人员驻场
+    "non_working_day": "#4db6ac",  # 非工作日出勤（不计入）
+    "rest": "#eceff1",  # 休息日 / 节假日
+    "no_data": "#ffffff",  # 无数据 / 不在名单
+}
+STAFF_CODES = list(STAFF_COLORS)  # z value of a status in the heat map = its index here
+
+
+def staffing_heatmap(frame: pd.DataFrame, month: str | None = None) -> go.Figure:
+    """Person x day calendar of :func:`sla_lib.staffing.heatmap_frame`: one cell per person and day,
+    coloured by status (legend below the title), late / early-leave minutes written in the cell."""
+    from .staffing import STATUS_LABELS
+
+    title = "驻场人员考勤日历" + (f"（{report._month_label(month)}）" if month else "")
+    people = list(dict.fromkeys(frame["person"])) if len(frame) else []
+    fig = go.Figure(layout={"template": TEMPLATE, "height": int(190 + 46 * max(len(people), 1)),
+                            "title": {"text": title}})
+    if frame.empty:
+        return _empty(fig, "本月没有考勤数据")
+    days = sorted(set(frame["day"]))
+    k = len(STAFF_CODES)
+    grid = frame.set_index(["person", "day"])
+    z = [[STAFF_CODES.index(grid.at[(p, d), "status"]) + 0.5 for d in days] for p in people]
+    text = [[grid.at[(p, d), "text"] for d in days] for p in people]
+    hover = [[f"{p} · {grid.at[(p, d), 'date']}（星期{grid.at[(p, d), 'weekday']}）<br>{grid.at[(p, d), 'hover']}"
+              for d in days] for p in people]
+    scale = []
+    for i, code in enumerate(STAFF_CODES):
+        scale += [[i / k, STAFF_COLORS[code]], [(i + 1) / k, STAFF_COLORS[code]]]
+    weekday = dict(zip(frame["day"], frame["weekday"] + frame.get("mark", ""), strict=False))
+    fig.add_trace(go.Heatmap(
+        z=z, x=days, y=people, zmin=0, zmax=k, colorscale=scale, showscale=False, xgap=2, ygap=2,
+        text=text, texttemplate="%{text}", textfont={"size": 11, "color": "#ffffff"},
+        customdata=hover, hovertemplate="%{customdata}<extra></extra>", name="考勤",
+    ))
+    shown = [c for c in STAFF_CODES if c in set(frame["status"])]
+    for code in shown:
+        label = STATUS_LABELS.get(code, {"rest": "休息日 / 节假日", "no_data": "无数据 / 不在名单"}.get(code))
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=label, showlegend=True,
+                                 marker={"symbol": "square", "size": 13, "color": STAFF_COLORS[code],
+                                         "line": {"color": "#b0bec5", "width": 1}}, hoverinfo="skip"))
+    fig.update_xaxes(tickmode="array", tickvals=days, ticktext=[f"{d}<br>{weekday[d]}" for d in days],
+                     showgrid=False, zeroline=False, title_text="日期（日 / 星期）", range=[days[0] - 0.5, days[-1] + 0.5])
+    fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False, type="category")
+    fig.update_layout(plot_bgcolor="#ffffff", margin={"t": 110, "l": 70},
+                      legend={"y": 1.0, "yanchor": "bottom", "x": 0, "xanchor": "left"})
+    return fig

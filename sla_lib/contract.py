@@ -19,6 +19,11 @@ import yaml
 from .errors import ContractError
 
 TICKET_CLAUSES = ("response", "resolution", "onsite_arrival", "onsite_fix")
+# Clauses of the resident engineers (issue 4): optional in the file; defaults fill what is missing.
+STAFF_CLAUSES = ("resident_staffing", "leave_approval", "monthly_record")
+STAFF_CLAUSE_TITLES = {"resident_staffing": "驻场人员考勤", "leave_approval": "请假报备",
+                       "monthly_record": "驻场月度工作记录"}
+DEFAULT_RECORD_TYPES = ("驻场月度工作记录",)
 RESOLUTION_RULES = ("next_working_day", "end_of_next_working_day", "working_hours")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _MMDD = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
@@ -47,6 +52,18 @@ class System:
     inspected: bool
 
 
+@dataclass(frozen=True)
+class RosterEntry:
+    """One named resident engineer and the dates the contract file makes them effective."""
+
+    name: str
+    start: dt.date  # first day on the roster (``from``)
+    end: dt.date | None  # last day on the roster, inclusive (``to``); None = still on it
+
+    def covers(self, d: dt.date) -> bool:
+        return self.start <= d and (self.end is None or d <= self.end)
+
+
 @dataclass
 class Contract:
     path: Path
@@ -64,6 +81,20 @@ class Contract:
     no_clock_categories: tuple[str, ...]
     roster: dict[str, Any] = field(default_factory=dict)
     sha256: str = ""
+    roster_staff: tuple[RosterEntry, ...] = ()
+
+    # -- resident roster ---------------------------------------------------------------------
+    def roster_on(self, d: dt.date) -> list[str]:
+        """Names on the resident roster on date ``d`` (contract-file order, no duplicates)."""
+        return list(dict.fromkeys(e.name for e in self.roster_staff if e.covers(d)))
+
+    @property
+    def required_staff(self) -> int:
+        return int(self.roster.get("required_count", 2))
+
+    @property
+    def grace_minutes(self) -> int:
+        return int(self.roster.get("grace_minutes", 0))
 
     # -- derived helpers -------------------------------------------------------------------
     def system_lookup(self) -> dict[str, str]:
@@ -308,12 +339,73 @@ def load_contract(path: str | Path = "contract.yaml") -> Contract:
             seen[key] = code
         systems.append(System(code, name, tuple(str(a) for a in aliases), service, inspected))
 
+    _staff_clauses(v, clauses)
+
     ncc = v.get(raw, "no_clock_categories", "no_clock_categories", list, required=False, default=[])
-    roster = v.get(raw, "roster", "roster", dict, required=False, default={})
+    roster, roster_staff = _roster(v, raw, signing)
 
     return Contract(
         path=path, raw=raw, hospital=hospital, vendor=vendor, signing_date=signing, length_months=length,
         timezone=tz, seasons=tuple(seasons), extra_working_days=extra_w_d, extra_non_working_days=extra_n_d,
         clauses=clauses, systems=tuple(systems), no_clock_categories=tuple(str(c) for c in ncc),
-        roster=roster, sha256=hashlib.sha256(text).hexdigest(),
+        roster=roster, sha256=hashlib.sha256(text).hexdigest(), roster_staff=roster_staff,
     )
+
+
+def _staff_clauses(v: _V, clauses: dict[str, dict[str, Any]]) -> None:
+    """clauses.resident_staffing / leave_approval / monthly_record: optional; when present, title,
+    section and text are text; monthly_record.due_working_day is a whole number 1-23 (default 5)."""
+    for cid in STAFF_CLAUSES:
+        if cid not in clauses:
+            clauses[cid] = {"title": STAFF_CLAUSE_TITLES[cid], "section": "", "text": ""}
+            continue
+        for key in ("title", "section", "text"):
+            v.get(clauses[cid], key, f"clauses.{cid}.{key}", str)
+    rec = clauses["monthly_record"]
+    n = v.get(rec, "due_working_day", "clauses.monthly_record.due_working_day", int, required=False, default=5)
+    if not 1 <= n <= 23:
+        v.fail("clauses.monthly_record.due_working_day", "a whole number from 1 to 23 (working days of a month)", n)
+    rec["due_working_day"] = n
+    types = v.get(rec, "deliverable_types", "clauses.monthly_record.deliverable_types", list, required=False,
+                  default=list(DEFAULT_RECORD_TYPES))
+    if not types or not all(isinstance(t, str) and t.strip() for t in types):
+        v.fail("clauses.monthly_record.deliverable_types", "a list of 类型 names from the deliverables register",
+               types)
+    rec["deliverable_types"] = [t.strip() for t in types]
+
+
+def _roster(v: _V, raw: dict[str, Any], signing: dt.date) -> tuple[dict[str, Any], tuple[RosterEntry, ...]]:
+    """roster.required_count (>= 1, default 2), roster.grace_minutes (>= 0, default 0) and
+    roster.staff: a list of {name, from, to}; ``from`` defaults to the signing date, ``to`` (inclusive)
+    may be null. One person's periods must not overlap."""
+    r = v.get(raw, "roster", "roster", dict, required=False, default={})
+    required = v.get(r, "required_count", "roster.required_count", int, required=False, default=2)
+    if required < 1:
+        v.fail("roster.required_count", "a whole number of at least 1", required)
+    grace = v.get(r, "grace_minutes", "roster.grace_minutes", int, required=False, default=0)
+    if grace < 0:
+        v.fail("roster.grace_minutes", "a whole number of minutes, 0 or more", grace)
+    staff_raw = v.get(r, "staff", "roster.staff", list, required=False, default=[])
+    entries: list[RosterEntry] = []
+    for i, s in enumerate(staff_raw):
+        k = f"roster.staff[{i}]"
+        if not isinstance(s, dict):
+            v.fail(k, "a mapping {name: 李工, from: YYYY-MM-DD, to: YYYY-MM-DD or null}", s)
+        name = v.get(s, "name", f"{k}.name", str).strip()
+        if not name:
+            v.fail(f"{k}.name", "a person's name (not empty)", s["name"])
+        unknown = sorted(set(s) - {"name", "from", "to", "role", "note"})
+        if unknown:
+            v.fail(f"{k}.{unknown[0]}", "only the keys name, from, to, role, note")
+        start = v.date(s["from"], f"{k}.from") if s.get("from") is not None else signing
+        end = v.date(s["to"], f"{k}.to") if s.get("to") is not None else None
+        if end is not None and end < start:
+            v.fail(f"{k}.to", f"a date on or after {k}.from ({start})", str(end))
+        for j, e in enumerate(entries):
+            if e.name == name and e.start <= (end or dt.date.max) and start <= (e.end or dt.date.max):
+                v.fail(f"{k}.from", f"dates that do not overlap roster.staff[{j}] for the same person ({name})",
+                       str(start))
+        entries.append(RosterEntry(name, start, end))
+    roster = {"required_count": required, "grace_minutes": grace,
+              "staff": [{"name": e.name, "from": e.start, "to": e.end} for e in entries]}
+    return roster, tuple(entries)

@@ -670,6 +670,12 @@ def write_demo(raw_dir: Path, contract: Contract, seed: int = 7) -> list[Path]:
             data = _xlsx_bytes(records, style, fmt_rng, demo.export_at)
         path.write_bytes(data)
         paths.append(path)
+    from .demo_staff import write_staff_demo  # resident engineers: attendance, leave, work records (issue 4)
+
+    paths += write_staff_demo(raw_dir, contract, seed)
+    from .demo_inspections import write_inspection_demo  # inspection sheets, advice reports (issue 5)
+
+    paths += write_inspection_demo(raw_dir, contract, seed)
     return paths
 
 

@@ -9,12 +9,14 @@ lists the expected status of those cells; every other (system, quarter) cell is 
 from __future__ import annotations
 
 import datetime as dt
+import io
 from pathlib import Path
 
 import numpy as np
 from openpyxl import Workbook
 
 from .contract import Contract
+from .demo import _fixed_zip
 
 D = dt.date
 INSPECTION_FILE = "巡检单登记_2025-2026.xlsx"
@@ -89,26 +91,15 @@ def write_inspection_demo(raw_dir: Path, contract: Contract, seed: int = 7) -> l
     for row in ws.iter_rows(min_row=2, min_col=3, max_col=4):
         for c in row:
             c.number_format = "yyyy-mm-dd"
-    fixed = dt.datetime(2026, 7, 3, 16, 0)
-    wb.properties.created = wb.properties.modified = fixed
+    buf = io.BytesIO()
+    wb.save(buf)
     p1 = raw_dir / INSPECTION_FILE
-    wb.save(p1)
-    _fix_zip_times(p1, fixed)
+    p1.write_bytes(_fixed_zip(buf.getvalue(), dt.datetime(2026, 7, 3, 16, 0)))  # same seed, same bytes
     lines = ["类型,所属期间,提交时间,标题,文件"]
+    rng = np.random.default_rng(seed + 606)
     for q, (submitted, _) in ADVICE.items():
-        lines.append(f"信息化建设建议,{q},{submitted:%Y-%m-%d %H:%M},{q} 信息化建设建议,advice-{q}.pdf")
+        at = submitted + dt.timedelta(minutes=int(rng.integers(0, 50)))  # same day: the status does not move
+        lines.append(f"信息化建设建议,{q},{at:%Y-%m-%d %H:%M},{q} 信息化建设建议,advice-{q}.pdf")
     p2 = raw_dir / ADVICE_FILE
     p2.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8-sig"))
     return [p1, p2]
-
-
-def _fix_zip_times(path: Path, when: dt.datetime) -> None:
-    """Rewrite the xlsx zip with fixed member times so the same seed gives the same bytes."""
-    import zipfile
-
-    with zipfile.ZipFile(path) as z:
-        members = [(i, z.read(i.filename)) for i in z.infolist()]
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for info, data in members:
-            info.date_time = when.timetuple()[:6]
-            z.writestr(info, data)

@@ -112,7 +112,7 @@ def install_macros(con, contract: Contract, extra_formats: list[str] | None = No
                        || regexp_extract(sla_hw(x), '[Qq第]\\s*([1-4])', 1)
              WHEN regexp_full_match(sla_hw(x), '\\s*([0-9]{{4}})\\s*[-/年.]\\s*(0?[1-9]|1[0-2])\\s*月?\\s*')
                   THEN regexp_extract(sla_hw(x), '([0-9]{{4}})', 1) || '-'
-                       || lpad(regexp_extract(sla_hw(x), '[-/年.]\\s*(0?[1-9]|1[0-2])', 1), 2, '0') END;
+                       || lpad(regexp_extract(sla_hw(x), '[-/年.]\\s*(1[0-2]|0?[1-9])', 1), 2, '0') END;
     CREATE OR REPLACE TEMP MACRO sla_mask(x) AS
         CASE WHEN NOT regexp_matches(x, '[0-9]|患者|病人|患儿|姓名') THEN x ELSE regexp_replace(regexp_replace(regexp_replace(regexp_replace(x,
             '(患者|病人|患儿|姓名)([:：]?\\s*)\\p{{Han}}{{2,3}}', '\\1\\2[姓名已隐藏]', 'g'),

@@ -220,9 +220,9 @@ def advice(con, contract: Contract, cal: WorkCalendar | None = None) -> pd.DataF
             continue
         first = sub.iloc[0]
         day = pd.Timestamp(first["submitted_at"]).date()
-        late = 0 if day <= due else int(cal.working_days_between(np.array([due + dt.timedelta(days=1)],
+        late = 0 if day <= due else max(1, int(cal.working_days_between(np.array([due + dt.timedelta(days=1)],
                                                                            dtype="datetime64[D]"),
-                                                                  np.array([day], dtype="datetime64[D]"))[0])
+                                                                  np.array([day], dtype="datetime64[D]"))[0]))
         rows.append(base | dict(status="on_time" if day <= due else "late", submitted_at=first["submitted_at"],
                                 late_working_days=late, title=first["title"], source_file=first["source_file"],
                                 source_row=int(first["source_row"])))

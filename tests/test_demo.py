@@ -18,6 +18,10 @@ from sla_lib.demo import HEADERS, generate_demo, generate_tickets, planted_ident
 
 CONTRACT = Path(__file__).resolve().parents[1] / "contract.yaml"
 NAMES = ["工单登记_2025Q3.xlsx", "工单登记_2025Q4.csv", "工单登记_2026Q1.csv", "工单登记_2026Q2.xlsx"]
+STAFF_NAMES = ["考勤日汇总_2025下半年.xlsx", "考勤打卡原始记录_2025-10.csv", "考勤打卡原始记录_2026上半年.csv",
+               "请假登记_2025-2026.csv", "成果交付登记_驻场月度工作记录.xlsx"]
+INSPECTION_NAMES = ["巡检单登记_2025-2026.xlsx", "信息化建设建议登记.csv"]
+ALL_NAMES = NAMES + STAFF_NAMES + INSPECTION_NAMES
 MISSING = {"", "-", "无"}
 _DATE = re.compile(r"(\d{4})[-/年](\d{1,2})[-/月](\d{1,2})日?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?")
 
@@ -88,7 +92,7 @@ def tickets(rows, contract):
 def test_same_seed_same_bytes(tmp_path, contract):
     a = write_demo(tmp_path / "a", contract, seed=7)
     b = write_demo(tmp_path / "b", contract, seed=7)
-    assert [p.name for p in a] == [p.name for p in b] == NAMES
+    assert [p.name for p in a] == [p.name for p in b] == ALL_NAMES
     for pa, pb in zip(a, b, strict=True):
         assert pa.read_bytes() == pb.read_bytes(), pa.name
     c = write_demo(tmp_path / "c", contract, seed=8)
@@ -99,7 +103,7 @@ def test_other_files_are_left_alone(tmp_path, contract):
     keep = tmp_path / "说明.txt"
     keep.write_text("analyst's own notes", encoding="utf-8")
     paths = write_demo(tmp_path, contract)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*NAMES, "说明.txt"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*ALL_NAMES, "说明.txt"])
     assert keep.read_text(encoding="utf-8") == "analyst's own notes"
     assert all(p.parent == tmp_path and p.exists() for p in paths)
 
@@ -107,8 +111,8 @@ def test_other_files_are_left_alone(tmp_path, contract):
 def test_file_set_and_encodings(written):
     raw, paths = written
     assert raw.is_dir()
-    assert [p.name for p in paths] == NAMES
-    assert sorted(p.name for p in raw.iterdir()) == sorted(NAMES)
+    assert [p.name for p in paths] == ALL_NAMES
+    assert sorted(p.name for p in raw.iterdir()) == sorted(ALL_NAMES)
     gbk = (raw / "工单登记_2025Q4.csv").read_bytes()
     with pytest.raises(UnicodeDecodeError):
         gbk.decode("utf-8")

@@ -45,10 +45,10 @@ def q(db, sql, params=None):
 
 def test_every_row_is_loaded_or_rejected(demo):
     log = q(demo["db"], "SELECT source_file, rows_read, rows_loaded, rows_rejected FROM ingest_log ORDER BY load_seq")
-    assert len(log) == 4
+    assert len(log) == 11  # 4 ticket exports, 5 resident-staff files, inspections, advice reports
     for _, read, loaded, rejected in log:
         assert read == loaded + rejected
-    assert sum(r[1] for r in log) == 6090 and sum(r[3] for r in log) == 5
+    assert sum(r[1] for r in log) == 7160 and sum(r[3] for r in log) == 5
     rejected_rows = q(demo["db"], "SELECT count(DISTINCT (file_id, source_row)) FROM rejects")[0][0]
     assert rejected_rows == 5
     assert q(demo["db"], "SELECT count(*) FROM tickets")[0][0] == 6085
@@ -59,7 +59,7 @@ def test_raw_files_are_untouched_and_a_second_ingest_changes_nothing(demo, capsy
     counts = q(demo["db"], "SELECT (SELECT count(*) FROM ticket_rows), (SELECT count(*) FROM rejects), "
                            "(SELECT count(*) FROM ticket_sla), (SELECT count(*) FROM ingest_log)")
     assert main(["ingest", "--raw-dir", str(demo["raw"]), "--db", str(demo["db"]), "--contract", str(CONTRACT)]) == 0
-    assert "0 file(s) loaded, 4 already loaded" in capsys.readouterr().out
+    assert "0 file(s) loaded, 11 already loaded" in capsys.readouterr().out
     assert q(demo["db"], "SELECT (SELECT count(*) FROM ticket_rows), (SELECT count(*) FROM rejects), "
                          "(SELECT count(*) FROM ticket_sla), (SELECT count(*) FROM ingest_log)") == counts
 
@@ -87,7 +87,7 @@ def test_html_headline_equals_direct_query(demo):
     assert len(page.tables["sla-table-breaches"]) - 1 == n_breached[0][0] > 0
     quality = page.tables["sla-table-data-quality"]
     total = dict(zip(quality[0], quality[-1], strict=True))
-    assert int(total["读取行数"]) == 6090 and int(total["拒收行数"]) == 5
+    assert int(total["读取行数"]) == 7160 and int(total["拒收行数"]) == 5
 
 
 def test_html_is_offline(demo):

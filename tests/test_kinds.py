@@ -98,16 +98,18 @@ def test_deliverables_periods_and_costs_amounts(tmp_path):
         ["驻场月度工作记录", "2026年3月", "2026-04-03", "3月驻场工作记录", "记录.docx"],
         ["信息化建设建议", "2026-Q1", "2026-04-15 10:00", "一季度建议", "建议.pdf"],
         ["驻场月度工作记录", "2026-13", "2026-04-03", "坏期间", ""],
+        ["驻场月度工作记录", "2025年12月", "2026-01-06", "12月驻场工作记录", ""],
     ])
     c = write_csv(tmp_path / "第三方维修费用.csv", ["工单号", "发生日期", "服务单位", "金额(元)", "说明"], [
         ["GD2025100015", "2025-10-05", "某维修公司", "1,200.50", "=cmd|' /C calc'!A0"],
         ["GD2025100066", "2025/10/12", "某维修公司", "八百元", ""],
     ])
     res = load(tmp_path, d, c)
-    assert (res[d.name].kind, res[d.name].rows_loaded, res[d.name].rows_rejected) == ("deliverables", 2, 1)
+    assert (res[d.name].kind, res[d.name].rows_loaded, res[d.name].rows_rejected) == ("deliverables", 3, 1)
     assert (res[c.name].kind, res[c.name].rows_loaded, res[c.name].rows_rejected) == ("costs", 1, 1)
     assert q(tmp_path, "SELECT period, submitted_at FROM deliverables ORDER BY 1") == [
-        ("2026-03", dt.datetime(2026, 4, 3)), ("2026-Q1", dt.datetime(2026, 4, 15, 10))]
+        ("2025-12", dt.datetime(2026, 1, 6)), ("2026-03", dt.datetime(2026, 4, 3)),
+        ("2026-Q1", dt.datetime(2026, 4, 15, 10))]
     assert q(tmp_path, "SELECT ticket_id, cost_date, amount FROM costs") == [
         ("GD2025100015", dt.date(2025, 10, 5), 1200.5)]
     reasons = dict(q(tmp_path, "SELECT column_name, reason FROM rejects"))
