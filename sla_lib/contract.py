@@ -341,6 +341,24 @@ def load_contract(path: str | Path = "contract.yaml") -> Contract:
 
     _staff_clauses(v, clauses)
 
+    for cid, key, kind, default, allowed in (
+        ("inspection", "min_working_days", int, 3, None), ("inspection", "quarters", str, "calendar",
+                                                            ("calendar", "contract")),
+        ("advice_report", "due_working_day", int, 5, None), ("advice_report", "types", list, None, None),
+    ):
+        if cid in clauses:
+            val = v.get(clauses[cid], key, f"clauses.{cid}.{key}", kind, required=False, default=default)
+            if kind is int and val is not None:
+                v.positive(val, f"clauses.{cid}.{key}")
+            if allowed and val not in allowed:
+                v.fail(f"clauses.{cid}.{key}", " or ".join(allowed), val)
+    sc = v.get(raw, "scorecard", "scorecard", dict, required=False, default={})
+    for key in ("kept", "partly_kept"):
+        val = v.get(sc, key, f"scorecard.{key}", float, required=False, default=None)
+        if val is not None and not 0 < val <= 1:
+            v.fail(f"scorecard.{key}", "a share between 0 and 1, e.g. 0.98", val)
+    if sc.get("kept") is not None and sc.get("partly_kept") is not None and sc["partly_kept"] > sc["kept"]:
+        v.fail("scorecard.partly_kept", "a value not above scorecard.kept", sc["partly_kept"])
     ncc = v.get(raw, "no_clock_categories", "no_clock_categories", list, required=False, default=[])
     roster, roster_staff = _roster(v, raw, signing)
 

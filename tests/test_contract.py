@@ -27,6 +27,11 @@ def test_repository_contract_loads(contract):
     (lambda r: r["calendar"]["seasons"][1].update(**{"from": "11-01"}), "calendar.seasons"),
     (lambda r: r["systems"][1].update(aliases=["HIS"]), "systems[1].aliases"),
     (lambda r: r.pop("systems"), "systems"),
+    (lambda r: r["clauses"]["inspection"].update(min_working_days=0), "clauses.inspection.min_working_days"),
+    (lambda r: r["clauses"]["inspection"].update(quarters="fiscal"), "clauses.inspection.quarters"),
+    (lambda r: r["clauses"]["advice_report"].update(due_working_day="5th"), "clauses.advice_report.due_working_day"),
+    (lambda r: r["scorecard"].update(kept=98), "scorecard.kept"),
+    (lambda r: r["scorecard"].update(partly_kept=0.99), "scorecard.partly_kept"),
 ])
 def test_a_wrong_setting_names_file_and_key(make_contract, edit, key):
     with pytest.raises(ContractError) as e:
