@@ -1,0 +1,486 @@
+"""`sla scheduled`: the job a hospital's scheduler runs every day (docs/scheduled.md).
+
+One run:
+
+1. takes the run lock ``<out>/.scheduled.lock`` (a second run at the same time stops at once,
+   exit 3, and says which process holds the lock);
+2. loads every export in ``data/raw/`` not loaded before (:func:`sla_lib.ingest.ingest`); when
+   there is none and the contract file is the one the findings were computed with, the database
+   is not opened for writing at all;
+3. for every registered report kind, lists the periods that have data and have closed by
+   ``today``, and renders each one that has no report yet, or whose *input fingerprint*
+   (:func:`sla_lib.render.period_fingerprints`) differs from the one stored in its report.json;
+4. refreshes ``<out>/index.html``.
+
+Everything it says goes to stdout and to one log file per run, ``<out>/logs/<start>.log``.
+
+Report kinds are registered in :data:`REPORT_KINDS` (:class:`ReportKind`: how to list a kind's
+periods, when a period closes, its fingerprints, its render function). Only ``monthly`` is
+registered today; quarterly and contract-year reports plug in with :func:`register_kind` without
+changing the scheduler.
+
+Exit codes: 0 done (also when there was nothing to do); 1 some export files could not be loaded
+(the others were, and reports were rendered); 2 a clear error (contract file, database, folder,
+``--today``); 3 another run holds the lock (this run did nothing); 4 a report failed to render:
+the previous version of that report is left in place, the other periods were rendered, and the
+message names the notebook cell that failed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .db import DEFAULT_DB
+from .errors import SlaError
+
+__all__ = ["ReportKind", "REPORT_KINDS", "register_kind", "Pending", "Plan", "plan", "run_scheduled",
+           "month_closes_on", "hospital_today", "parse_today", "RunLock", "LOCK_NAME", "LOG_DIR",
+           "EXIT_OK", "EXIT_LOAD_FAILED", "EXIT_ERROR", "EXIT_BUSY", "EXIT_RENDER_FAILED"]
+
+EXIT_OK, EXIT_LOAD_FAILED, EXIT_ERROR, EXIT_BUSY, EXIT_RENDER_FAILED = 0, 1, 2, 3, 4
+LOCK_NAME = ".scheduled.lock"
+LOG_DIR = "logs"
+
+
+# -- report kinds -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReportKind:
+    """What the scheduler needs to know about one kind of report.
+
+    - ``periods(con, contract)``: the periods that have data, ascending (e.g. ``['2025-07', …]``);
+    - ``closes_on(period, contract)``: the first day on which the period is over (a month closes at
+      the end of its last day, so ``'2025-07'`` closes on 2025-08-01 and is rendered by the first
+      run on or after that day);
+    - ``fingerprints(con, contract)``: period -> input fingerprint, the same value the render
+      function stores as ``input_fingerprint`` in the period's report.json;
+    - ``render(period, db, contract_path, out_dir, notebooks_dir=None)``: renders the report and
+      returns the HTML path; raises :class:`sla_lib.render.RenderError` on failure, leaving the
+      previous report in place;
+    - ``record_path(out_dir, period)``: the report.json of the period's report.
+    """
+
+    name: str
+    label: str
+    periods: Callable[[Any, Any], list[str]]
+    closes_on: Callable[[str, Any], dt.date]
+    fingerprints: Callable[[Any, Any], dict[str, str]]
+    render: Callable[..., Path]
+    record_path: Callable[[Path, str], Path]
+
+
+REPORT_KINDS: dict[str, ReportKind] = {}
+
+
+def register_kind(kind: ReportKind) -> ReportKind:
+    """Add (or replace) a report kind; the scheduler handles every registered kind, in order."""
+    REPORT_KINDS[kind.name] = kind
+    return kind
+
+
+def month_closes_on(month: str, contract=None) -> dt.date:
+    """The first day after ``month`` ('YYYY-MM'): the day from which the month is closed."""
+    from .report import validate_month
+
+    y, m = (int(x) for x in validate_month(month).split("-"))
+    return dt.date(y + m // 12, m % 12 + 1, 1)
+
+
+def _monthly_periods(con, contract) -> list[str]:
+    from .report import months_available
+
+    return months_available(con)
+
+
+def _monthly_fingerprints(con, contract) -> dict[str, str]:
+    from .render import MONTHLY_PERIOD_SQL, period_fingerprints
+
+    return period_fingerprints(con, contract.sha256, MONTHLY_PERIOD_SQL)
+
+
+def _monthly_render(period: str, db: Path, contract_path: Path, out_dir: Path, notebooks_dir: Path | None = None):
+    from .render import render_monthly
+
+    return render_monthly(period, db, contract_path, out_dir, notebooks_dir=notebooks_dir)
+
+
+register_kind(ReportKind(
+    name="monthly", label="月度报告", periods=_monthly_periods, closes_on=month_closes_on,
+    fingerprints=_monthly_fingerprints, render=_monthly_render,
+    record_path=lambda out_dir, period: Path(out_dir) / period / "report.json",
+))
+
+
+# -- dates --------------------------------------------------------------------------------------------------
+def parse_today(text: str | None) -> dt.date | None:
+    """``--today`` as a date (None when not given); a clear error otherwise."""
+    if text is None or text == "":
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise SlaError(f"--today: cannot read '{text}'; expected a date YYYY-MM-DD, e.g. 2026-07-01") from None
+
+
+def hospital_today(contract) -> dt.date:
+    """Today's date in the contract's time zone (``period.timezone``), where the months close;
+    the machine's local date when that zone is unknown to this Python (Windows without tzdata)."""
+    try:
+        from zoneinfo import ZoneInfo
+
+        return dt.datetime.now(ZoneInfo(contract.timezone)).date()
+    except (ImportError, KeyError, ValueError, OSError):
+        return dt.date.today()
+
+
+# -- what to render ------------------------------------------------------------------------------------------
+@dataclass
+class Pending:
+    kind: ReportKind
+    period: str
+    reason: str  # new (no report yet) | changed (fingerprint differs) | unrecorded (no fingerprint) | forced
+
+
+@dataclass
+class Plan:
+    today: dt.date
+    closed: dict[str, list[str]]  # kind -> closed periods that have data
+    open: dict[str, list[str]]  # kind -> periods with data that have not closed yet
+    todo: list[Pending]
+
+    @property
+    def up_to_date(self) -> int:
+        return sum(len(v) for v in self.closed.values()) - len(self.todo)
+
+
+def _stored(record_path: Path) -> tuple[bool, str | None]:
+    """(a usable report exists, its stored input fingerprint)."""
+    try:
+        rec = json.loads(record_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False, None
+    if not isinstance(rec, dict) or not rec.get("html") or not (record_path.parent / rec["html"]).exists():
+        return False, None
+    return True, rec.get("input_fingerprint")
+
+
+def plan(con, contract, out_dir: Path, today: dt.date, force: bool = False,
+         kinds: list[ReportKind] | None = None) -> Plan:
+    """Which reports a run on ``today`` renders: every closed period with data whose report is
+    missing, has no recorded fingerprint, or whose fingerprint differs (every one with ``force``).
+    Reads the database (any connection, read-only is enough) and the report.json files only."""
+    out_dir = Path(out_dir)
+    closed: dict[str, list[str]] = {}
+    still_open: dict[str, list[str]] = {}
+    todo: list[Pending] = []
+    for kind in kinds if kinds is not None else list(REPORT_KINDS.values()):
+        periods = kind.periods(con, contract)
+        done = [p for p in periods if kind.closes_on(p, contract) <= today]
+        closed[kind.name] = done
+        still_open[kind.name] = [p for p in periods if p not in done]
+        if not done:
+            continue
+        fps = kind.fingerprints(con, contract)
+        for period in done:
+            exists, stored = _stored(kind.record_path(out_dir, period))
+            if force:
+                todo.append(Pending(kind, period, "forced"))
+            elif not exists:
+                todo.append(Pending(kind, period, "new"))
+            elif stored is None:
+                todo.append(Pending(kind, period, "unrecorded"))
+            elif stored != fps.get(period):
+                todo.append(Pending(kind, period, "changed"))
+    return Plan(today, closed, still_open, todo)
+
+
+# -- lock and log ----------------------------------------------------------------------------------------------
+class RunLock:
+    """An exclusive, non-blocking lock on ``path`` held by the operating system for this process.
+
+    POSIX: ``flock`` on the file; Windows: ``msvcrt.locking`` of one byte far past the text. The
+    kernel drops the lock when the process ends, however it ends, so a crashed run never leaves a
+    stale lock behind; the file itself stays and says who held it last.
+    """
+
+    _WIN_OFFSET = 1 << 20
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.fd: int | None = None
+
+    def acquire(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if os.name == "nt":
+                import msvcrt
+
+                os.lseek(fd, self._WIN_OFFSET, os.SEEK_SET)
+                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self.fd = fd
+        info = (f"pid {os.getpid()} on {socket.gethostname()}, started "
+                f"{dt.datetime.now().replace(microsecond=0).isoformat(sep=' ')}\n").encode()
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, info)
+        if os.name != "nt":
+            os.ftruncate(fd, len(info))
+        return True
+
+    def holder(self) -> str:
+        try:
+            text = self.path.read_bytes()[:200].decode("utf-8", errors="replace").strip("\x00 \n")
+            return text.splitlines()[0] if text else "unknown process"
+        except OSError:
+            return "unknown process"
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        try:
+            if os.name == "nt":
+                import msvcrt
+
+                os.lseek(self.fd, self._WIN_OFFSET, os.SEEK_SET)
+                msvcrt.locking(self.fd, msvcrt.LK_UNLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
+        finally:
+            os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+class RunLog:
+    """Prints to the terminal and appends to one log file per run, ``<out>/logs/<start>.log``
+    (``<start>_today-<date>.log`` when ``--today`` is given). Each line is flushed at once, so a
+    killed run leaves a readable log."""
+
+    def __init__(self, out_dir: Path, simulated: dt.date | None = None):
+        logs = Path(out_dir) / LOG_DIR
+        logs.mkdir(parents=True, exist_ok=True)
+        stem = dt.datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
+        if simulated is not None:
+            stem += f"_today-{simulated.isoformat()}"
+        n = 1
+        while True:
+            path = logs / (f"{stem}.log" if n == 1 else f"{stem}-{n}.log")
+            try:
+                self.file = open(path, "x", encoding="utf-8", newline="\n")  # closed in close()
+                break
+            except FileExistsError:
+                n += 1
+        self.path = path
+
+    def __call__(self, msg: str = "", err: bool = False) -> None:
+        stream = sys.stderr if err else sys.stdout
+        try:
+            print(msg, file=stream, flush=True)
+        except UnicodeEncodeError:  # a console that cannot show Chinese: the log file still has it
+            print(msg.encode(stream.encoding or "ascii", errors="replace").decode(stream.encoding or "ascii"),
+                  file=stream, flush=True)
+        self.file.write(msg + "\n")
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+# -- the run --------------------------------------------------------------------------------------------------------
+def _rel(p: Path) -> str:
+    from .db import project_relative
+
+    return project_relative(Path(p))
+
+
+_CONTRACTS: dict[tuple[str, str], Any] = {}
+
+
+def _load_contract(path: Path):
+    """load_contract, reusing the parsed contract while the file's bytes are the same (a year of
+    simulated daily runs in one process parses it once; a real run is one process anyway)."""
+    import hashlib
+
+    from .contract import load_contract
+
+    try:
+        key = (str(Path(path).resolve()), hashlib.sha256(Path(path).read_bytes()).hexdigest())
+    except OSError:
+        return load_contract(path)  # names the missing file
+    if key not in _CONTRACTS:
+        _CONTRACTS.clear()
+        _CONTRACTS[key] = load_contract(path)
+    return _CONTRACTS[key]
+
+
+def _needs_ingest(con, raw_dir: Path, contract) -> tuple[list[Path], str | None]:
+    """(export files in raw_dir not loaded yet, why the findings must be recomputed anyway or None).
+    ``con`` is a read-only connection, or None when there is no database yet. Hashing the exports
+    is the only cost when nothing is new."""
+    from .ingest import expand_paths, file_sha256
+
+    files = expand_paths([], raw_dir) if raw_dir.is_dir() else []
+    if con is None:
+        return files, None
+    known = {r[0] for r in con.execute("SELECT file_id FROM ingest_log").fetchall()}
+    meta_sha = con.execute("SELECT value FROM meta WHERE key = 'contract_sha256'").fetchall()
+    new = [f for f in files if file_sha256(f) not in known]
+    why = None
+    if meta_sha and meta_sha[0][0] and meta_sha[0][0] != contract.sha256:
+        why = f"the contract file {contract.path.name} changed since the findings were computed"
+    return new, why
+
+
+def run_scheduled(today: str | None = None, force: bool = False, raw_dir: Path = Path("data/raw"),
+                  db_path: Path = DEFAULT_DB, contract_path: Path = Path("contract.yaml"),
+                  out_dir: Path = Path("reports"), notebooks_dir: Path | None = None,
+                  kinds: list[ReportKind] | None = None) -> int:
+    """The scheduled job (``sla scheduled``); returns the exit code (module docstring).
+
+    ``today`` ('YYYY-MM-DD') acts as if the run happened on that day (default: today in the
+    contract's time zone). ``force`` renders every closed period again. ``notebooks_dir``
+    replaces the folder of the report notebooks (tests); ``kinds`` limits the report kinds.
+    """
+    raw_dir, db_path, contract_path, out_dir = Path(raw_dir), Path(db_path), Path(contract_path), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        simulated = parse_today(today)
+        bad_today = None
+    except SlaError as e:
+        simulated, bad_today = None, e
+    log = RunLog(out_dir, simulated)
+    started = time.perf_counter()
+    try:
+        log(f"sla scheduled {__version__}: run started {dt.datetime.now().replace(microsecond=0).isoformat(sep=' ')}"
+            f" (pid {os.getpid()}); log {_rel(log.path)}")
+        if bad_today is not None:
+            log(f"sla: error: {bad_today}", err=True)
+            return EXIT_ERROR
+        lock = RunLock(out_dir / LOCK_NAME)
+        if not lock.acquire():
+            log(f"sla: another `sla scheduled` run is in progress ({lock.holder()}; lock {_rel(lock.path)}); "
+                "this run did nothing. The next scheduled run will catch up.", err=True)
+            return EXIT_BUSY
+        try:
+            return _run(log, simulated, force, raw_dir, db_path, contract_path, out_dir, notebooks_dir, kinds,
+                        started)
+        except SlaError as e:
+            log(f"sla: error: {e}", err=True)
+            return EXIT_ERROR
+        except Exception as e:
+            import traceback
+
+            log("".join(traceback.format_exception(e)).rstrip(), err=True)
+            raise
+        finally:
+            lock.release()
+    finally:
+        log.close()
+
+
+def _run(log: RunLog, simulated: dt.date | None, force: bool, raw_dir: Path, db_path: Path, contract_path: Path,
+         out_dir: Path, notebooks_dir: Path | None, kinds: list[ReportKind] | None, started: float) -> int:
+    from .db import connect
+    from .render import write_index
+
+    contract = _load_contract(contract_path)  # a broken contract stops here, with its key named
+    day = simulated or hospital_today(contract)
+    log(f"today {day}" + (" (--today)" if simulated else f" ({contract.timezone})")
+        + f"; exports {_rel(raw_dir)}/, database {_rel(db_path)}, reports {_rel(out_dir)}/")
+
+    # 1. new exports (the database is opened for writing only when there is something to load)
+    if not raw_dir.is_dir():
+        if not db_path.exists():
+            raise SlaError(f"{raw_dir}: no such folder and no database {db_path} yet; run the job from the "
+                           "project folder or pass --raw-dir/--db")
+        log(f"warning: {raw_dir}: no such folder; no exports loaded")
+    con = connect(db_path, read_only=True) if db_path.exists() else None
+    try:
+        new_files, recompute = _needs_ingest(con, raw_dir, contract)
+        loaded: list = []
+        failed: list = []
+        if new_files or recompute:
+            if con is not None:
+                con.close()
+                con = None
+            log(f"loading: {len(new_files)} new export file(s)" if new_files else f"recomputing: {recompute}")
+            from .ingest import ingest
+
+            res = ingest([], db_path, contract_path, raw_dir=raw_dir, echo=log)
+            loaded = [f for f in res.files if f.status == "loaded"]
+            failed = res.failed
+            log(f"loaded {len(loaded)} file(s), {len(failed)} failed; {res.tickets} tickets; as_of {res.as_of}")
+            for f in failed:
+                log(f"  could not load {f.message}", err=True)
+        else:
+            log("no new export files")
+        if not db_path.exists():
+            log(f"nothing to do: no database yet and no exports in {_rel(raw_dir)}/")
+            return EXIT_LOAD_FAILED if failed else EXIT_OK
+
+        # 2. which periods closed and which reports are missing or out of date
+        if con is None:
+            con = connect(db_path, read_only=True)
+        p = plan(con, contract, out_dir, day, force=force, kinds=kinds)
+    finally:
+        if con is not None:
+            con.close()
+    load_code = EXIT_LOAD_FAILED if failed else EXIT_OK
+    for name, periods in p.closed.items():
+        kind_label = REPORT_KINDS[name].label if name in REPORT_KINDS else name
+        span = f" ({periods[0]} … {periods[-1]})" if periods else ""
+        waiting = p.open.get(name) or []
+        log(f"{name} ({kind_label}): {len(periods)} closed period(s) with data{span}"
+            + (f"; {len(waiting)} not closed yet ({waiting[0]} … {waiting[-1]})" if waiting else ""))
+
+    index = out_dir / "index.html"
+    if not p.todo:
+        if not index.exists():
+            write_index(out_dir)
+        what = "nothing new" if not (loaded or failed or recompute) else "no report affected"
+        log(f"{what}: {p.up_to_date} report(s) up to date; nothing rendered ({time.perf_counter() - started:.2f} s)")
+        return load_code
+
+    # 3. render
+    log("to render: " + ", ".join(f"{t.kind.name} {t.period} ({t.reason})" for t in p.todo))
+    rendered, failures = [], []
+    for t in p.todo:
+        t0 = time.perf_counter()
+        try:
+            path = t.kind.render(t.period, db_path, contract_path, out_dir, notebooks_dir=notebooks_dir)
+        except SlaError as e:
+            failures.append(t)
+            log(f"FAILED {t.kind.name} {t.period}: {e}", err=True)
+            continue
+        rendered.append(t)
+        log(f"rendered {t.kind.name} {t.period} ({t.reason}): {_rel(path)} in {time.perf_counter() - t0:.1f} s")
+    write_index(out_dir)
+    log(f"done: {len(rendered)} rendered, {len(failures)} failed, {p.up_to_date} up to date; "
+        f"index {_rel(index)} ({time.perf_counter() - started:.1f} s)")
+    if failures:
+        log("the previous version of each failed report was left in place; the next run tries again", err=True)
+        return EXIT_RENDER_FAILED
+    return load_code
