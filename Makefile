@@ -21,6 +21,8 @@ report: $(STAMP)
 	$(BIN)/sla demo --if-empty
 	$(BIN)/sla ingest
 	$(BIN)/sla render monthly --all
+	$(BIN)/sla render quarterly --all
+	$(BIN)/sla render year --all
 	@echo "Open: $(CURDIR)/reports/index.html"
 
 test: $(STAMP)

@@ -53,12 +53,23 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--all", action="store_true", help="every month with tickets")
     r.add_argument("--out", type=Path, default=Path("reports"))
     _common(r)
+    r = rsub.add_parser("quarterly", help="the quarterly report: inspections, advice reports, ticket clauses")
+    r.add_argument("--quarter", help="YYYY-Qn, or Yn-Qm for contract quarters (default: every started quarter)")
+    r.add_argument("--all", action="store_true", help="every quarter that has started")
+    r.add_argument("--out", type=Path, default=Path("reports"))
+    _common(r)
+    r = rsub.add_parser("year", help="the contract-year review for the renewal decision, with its workbook")
+    r.add_argument("--contract-year", type=int, help="1, 2, … (default: every contract year with tickets)")
+    r.add_argument("--all", action="store_true", help="every contract year with tickets")
+    r.add_argument("--out", type=Path, default=Path("reports"))
+    _common(r)
     r = rsub.add_parser("index", help="refresh reports/index.html")
     r.add_argument("--out", type=Path, default=Path("reports"))
 
     p = sub.add_parser("scheduled", help="the scheduled job: load new exports, render every closed period")
     p.add_argument("--today", help="YYYY-MM-DD to act as if it were (default: the real date)")
     p.add_argument("--force", action="store_true", help="render every closed period again")
+    p.add_argument("--kinds", help="comma-separated report kinds (default: all: monthly,quarterly,year)")
     p.add_argument("--raw-dir", type=Path, default=Path("data/raw"))
     p.add_argument("--out", type=Path, default=Path("reports"))
     _common(p)
@@ -158,12 +169,53 @@ def _dispatch(args) -> int:
                 print(f"rendered {path}")
             print(render.write_index(args.out))
             return 0
+        from .contract import load_contract
+        from .db import connect
+
+        if args.report == "quarterly":
+            if args.quarter and not args.all:
+                periods = [args.quarter]
+            else:
+                from .quarterly import quarters_available
+
+                con = connect(args.db, read_only=True)
+                try:
+                    periods = quarters_available(con)
+                finally:
+                    con.close()
+            for q in periods:
+                print(f"rendered {render.render_quarterly(q, args.db, args.contract, args.out)}")
+            print(render.write_index(args.out))
+            return 0
+        if args.report == "year":
+            if args.contract_year and not args.all:
+                years = [args.contract_year]
+            else:
+                from .review import years_available
+
+                con = connect(args.db, read_only=True)
+                try:
+                    years = years_available(con, load_contract(args.contract))
+                finally:
+                    con.close()
+            for n in years:
+                print(f"rendered {render.render_year(n, args.db, args.contract, args.out)}")
+            print(render.write_index(args.out))
+            return 0
 
     if args.cmd == "scheduled":
-        from .scheduled import run_scheduled
+        from .scheduled import REPORT_KINDS, run_scheduled
 
+        kinds = None
+        if args.kinds:
+            names = [k.strip() for k in args.kinds.split(",") if k.strip()]
+            unknown = [k for k in names if k not in REPORT_KINDS]
+            if unknown:
+                raise SlaError(f"--kinds: unknown report kind(s) {', '.join(unknown)}; expected "
+                               f"{', '.join(REPORT_KINDS)}")
+            kinds = [REPORT_KINDS[k] for k in names]
         return run_scheduled(today=args.today, force=args.force, raw_dir=args.raw_dir, db_path=args.db,
-                             contract_path=args.contract, out_dir=args.out)
+                             contract_path=args.contract, out_dir=args.out, kinds=kinds)
 
     if args.cmd == "status":
         from .db import connect, get_meta

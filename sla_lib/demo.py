@@ -673,9 +673,10 @@ def write_demo(raw_dir: Path, contract: Contract, seed: int = 7) -> list[Path]:
     from .demo_staff import write_staff_demo  # resident engineers: attendance, leave, work records (issue 4)
 
     paths += write_staff_demo(raw_dir, contract, seed)
-    from .demo_inspections import write_inspection_demo  # inspection sheets, advice reports (issue 5)
+    from .demo_inspections import write_cost_demo, write_inspection_demo  # issues 5 and 6
 
     paths += write_inspection_demo(raw_dir, contract, seed)
+    paths += write_cost_demo(raw_dir, contract, seed)
     return paths
 
 

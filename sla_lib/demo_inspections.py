@@ -21,6 +21,7 @@ from .demo import _fixed_zip
 D = dt.date
 INSPECTION_FILE = "巡检单登记_2025-2026.xlsx"
 ADVICE_FILE = "信息化建设建议登记.csv"
+COSTS_FILE = "第三方维修费用登记.csv"
 # (system, quarter) -> (start, end, result or None, expected status, working days)
 PLANTED = {
     ("EMR", "2025-Q3"): (D(2025, 9, 29), D(2025, 10, 9), "正常", "done", 3),  # spans National Day
@@ -103,3 +104,34 @@ def write_inspection_demo(raw_dir: Path, contract: Contract, seed: int = 7) -> l
     p2 = raw_dir / ADVICE_FILE
     p2.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8-sig"))
     return [p1, p2]
+
+
+def cost_rows(contract: Contract, seed: int = 7) -> list[tuple[str, str, float, str]]:
+    """Two third-party repair costs (clause third_party): one on an on-site ticket whose arrival
+    was more than the limit after the notification (recoverable), one on an on-site ticket that
+    met both on-site clocks (disputed). Rows: (ticket_id, date, amount, expected verdict)."""
+    import pandas as pd
+
+    from .demo import generate_tickets
+
+    t = generate_tickets(contract, seed)
+    t = t[(t["onsite"] == True) & t["exclusion"].isna() & t["arrived_at"].notna()]  # noqa: E712
+    notified = t["onsite_requested_at"].fillna(t["reported_at"])
+    late = t[(t["arrived_at"] - notified) > pd.Timedelta(hours=contract.clauses["onsite_arrival"]["limit_hours"])]
+    fix = t["fixed_at"].fillna(t["resolved_at"])
+    ok = t[((t["arrived_at"] - notified) <= pd.Timedelta(hours=contract.clauses["onsite_arrival"]["limit_hours"]))
+           & ((fix - t["arrived_at"]) <= pd.Timedelta(hours=contract.clauses["onsite_fix"]["limit_hours"]))
+           & (t["arrived_at"] >= notified) & (fix >= t["arrived_at"])]
+    a, b = late.iloc[len(late) // 2], ok.iloc[len(ok) // 3]
+    return [(a["ticket_id"], f"{a['arrived_at'] + pd.Timedelta(days=1):%Y-%m-%d}", 3600.0, "recoverable"),
+            (b["ticket_id"], f"{b['arrived_at'] + pd.Timedelta(days=2):%Y-%m-%d}", 850.0, "disputed")]
+
+
+def write_cost_demo(raw_dir: Path, contract: Contract, seed: int = 7) -> list[Path]:
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    lines = ["工单号,发生日期,服务单位,金额(元),说明"]
+    for tid, day, amount, _ in cost_rows(contract, seed):
+        lines.append(f"{tid},{day},西安某信息技术服务公司,\"{amount:,.2f}\",现场故障另请服务公司紧急处理")
+    p = raw_dir / COSTS_FILE
+    p.write_bytes(("\r\n".join(lines) + "\r\n").encode("gb18030"))  # Excel on Chinese Windows: GBK
+    return [p]

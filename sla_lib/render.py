@@ -41,7 +41,11 @@ __all__ = ["RenderError", "render_monthly", "write_index", "notebook_to_html", "
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 TEMPLATE_NAME = "sla_report"
 DEFAULT_NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
-KINDS = {"monthly": {"label": "月度报告", "notebook": "monthly_report.ipynb", "stem": "monthly-report"}}
+KINDS = {
+    "monthly": {"label": "月度报告", "notebook": "monthly_report.ipynb", "stem": "monthly-report"},
+    "quarterly": {"label": "季度报告", "notebook": "quarterly_report.ipynb", "stem": "quarterly-report"},
+    "year": {"label": "合同年度评估", "notebook": "contract_year_review.ipynb", "stem": "contract-year-review"},
+}
 # The period a ticket clock belongs to, as SQL over ``ticket_sla s`` (one expression per report kind).
 MONTHLY_PERIOD_SQL = "s.month"
 FINGERPRINT_VERSION = "sla-report-inputs-v1"
@@ -251,11 +255,58 @@ def render_monthly(month: str, db: Path, contract_path: Path, out_dir: Path = Pa
     ``monthly-report.failed.ipynb`` and :class:`RenderError` names the notebook and the cell;
     the previous report, if any, is left as it was.
     """
+    validate_month(month)
+    return _render("monthly", month, month, {"month": month}, db, contract_path, out_dir, notebooks_dir,
+                   lambda dbp, c: _db_facts(dbp, c.sha256, month, MONTHLY_PERIOD_SQL))
+
+
+def render_quarterly(quarter: str, db: Path, contract_path: Path, out_dir: Path = Path("reports"),
+                     notebooks_dir: Path | None = None) -> Path:
+    """Render the quarterly report (inspections, advice reports, the quarter's ticket clauses) of
+    ``quarter`` ('YYYY-Qn', or 'Yn-Qm' for contract quarters) to ``out_dir/<quarter>/``."""
+    from .quarterly import validate_quarter
+
+    validate_quarter(quarter)
+    return _render("quarterly", quarter, quarter, {"quarter": quarter}, db, contract_path, out_dir, notebooks_dir,
+                   lambda dbp, c: _period_facts(dbp, c, "quarterly", quarter))
+
+
+def year_period(n: int) -> str:
+    return f"contract-year-{int(n)}"
+
+
+def render_year(contract_year: int, db: Path, contract_path: Path, out_dir: Path = Path("reports"),
+                notebooks_dir: Path | None = None) -> Path:
+    """Render the contract-year review of year ``contract_year`` (1, 2, …) to
+    ``out_dir/contract-year-N/``, with the committee's workbook ``contract-year-review.xlsx`` beside it."""
+    n = int(contract_year)
+    if n < 1:
+        raise RenderError(f"--contract-year {contract_year}: expected 1, 2, …")
+    period = year_period(n)
+
+    def workbook(work: Path, contract) -> list[str]:
+        from .db import connect
+        from .export import write_xlsx
+        from .review import workbook_frames
+
+        con = connect(db, read_only=True)
+        try:
+            write_xlsx(workbook_frames(con, contract, n), work / "contract-year-review.xlsx")
+        finally:
+            con.close()
+        return ["contract-year-review.xlsx"]
+
+    return _render("year", period, period, {"contract_year": n}, db, contract_path, out_dir, notebooks_dir,
+                   lambda dbp, c: _period_facts(dbp, c, "year", period), extra=workbook)
+
+
+def _render(kind_name: str, period: str, folder: str, params: dict, db: Path, contract_path: Path, out_dir: Path,
+            notebooks_dir: Path | None, facts_fn, extra=None) -> Path:
+    """Execute a report notebook with papermill and export it; see :func:`render_monthly`."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    validate_month(month)
-    kind = KINDS["monthly"]
+    kind = KINDS[kind_name]
     db = Path(db).resolve()
     contract_path = Path(contract_path).resolve()
     out_dir = Path(out_dir)
@@ -268,18 +319,18 @@ def render_monthly(month: str, db: Path, contract_path: Path, out_dir: Path = Pa
     contract = load_contract(contract_path)  # a broken contract file fails here, with its key named
     # read before the notebook runs: if the data change meanwhile, the recorded fingerprint is the
     # older one and the next `sla scheduled` renders the period again (never the other way round)
-    facts = _db_facts(db, contract.sha256, month, MONTHLY_PERIOD_SQL)
+    facts = facts_fn(db, contract)
 
-    target = out_dir / month
+    target = out_dir / folder
     target.mkdir(parents=True, exist_ok=True)
     stem = kind["stem"]
-    work = Path(tempfile.mkdtemp(prefix=f".render-{month}-", dir=out_dir))
+    work = Path(tempfile.mkdtemp(prefix=f".render-{folder}-", dir=out_dir))
     try:
         executed = work / f"{stem}.ipynb"
         try:
             pm.execute_notebook(
                 str(nb_in), str(executed),
-                parameters={"month": month, "db_path": str(db), "contract_path": str(contract_path)},
+                parameters={**params, "db_path": str(db), "contract_path": str(contract_path)},
                 kernel_name="python3", language="python", cwd=str(nb_dir), progress_bar=False,
                 log_output=False, kernel_manager_class=_kernel_manager_class(),
             )
@@ -296,7 +347,8 @@ def render_monthly(month: str, db: Path, contract_path: Path, out_dir: Path = Pa
             raise RenderError(f"{nb_in}: could not be executed: {type(e).__name__}: {e}") from e
 
         rendered_at = dt.datetime.now().replace(microsecond=0)
-        title = f"{contract.hospital} 运维服务{kind['label']} · {month}"
+        shown = f"第 {params['contract_year']} 合同年度" if kind_name == "year" else period
+        title = f"{contract.hospital} 运维服务{kind['label']} · {shown}"
         footer = (f"{title}。由 sla_lib {__version__} 于 {rendered_at:%Y-%m-%d %H:%M} 生成；"
                   f"数据截至 {facts['as_of'] or '—'}。本文件可离线打开。")
         try:
@@ -304,14 +356,16 @@ def render_monthly(month: str, db: Path, contract_path: Path, out_dir: Path = Pa
         except Exception as e:
             raise RenderError(f"{executed}: HTML export failed: {type(e).__name__}: {e}") from e
         (work / f"{stem}.html").write_text(page, encoding="utf-8")
+        extra_files = extra(work, contract) if extra else []
         record = {
-            "kind": "monthly",
+            "kind": kind_name,
             "kind_label": kind["label"],
-            "period": month,
+            "period": period,
             "title": title,
             "hospital": contract.hospital,
             "html": f"{stem}.html",
             "notebook": f"{stem}.ipynb",
+            "files": extra_files,
             "rendered_at": rendered_at.isoformat(sep=" "),
             "as_of": facts["as_of"],
             "as_of_source": facts["as_of_source"],
@@ -325,13 +379,72 @@ def render_monthly(month: str, db: Path, contract_path: Path, out_dir: Path = Pa
             "inputs": facts["inputs"],
         }
         (work / "report.json").write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        for name in (f"{stem}.ipynb", f"{stem}.html", "report.json"):
+        for name in (f"{stem}.ipynb", f"{stem}.html", *extra_files, "report.json"):
             os.replace(work / name, target / name)
         (target / f"{stem}.failed.ipynb").unlink(missing_ok=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     write_index(out_dir)
     return target / f"{stem}.html"
+
+
+def kind_fingerprints(con, contract, kind: str) -> dict[str, str]:
+    """Input fingerprints of every quarterly or contract-year period: the period's ticket clocks
+    and tickets (as for months), the per-month findings of its months, and its own findings
+    (inspection coverage and advice reports of the quarter / the contract year, cost ledger)."""
+    out = {}
+    if kind == "quarterly":
+        periods = [r[0] for r in con.execute("SELECT DISTINCT quarter FROM inspection_coverage").fetchall()]
+    else:
+        from .review import years_available
+
+        periods = [year_period(n) for n in years_available(con, contract)]
+    for period in periods:
+        out[period] = _kind_fingerprint(con, contract, kind, period)
+    return out
+
+
+def _kind_fingerprint(con, contract, kind: str, period: str) -> str:
+    if kind == "quarterly":
+        from .quarterly import months_of
+
+        months = months_of(con, period)
+        own = [("inspection_coverage", "quarter = ?", [period]), ("advice_reports", "period = ?", [period])]
+    else:
+        n = int(period.rsplit("-", 1)[1])
+        start, end = contract.contract_year_bounds(n)
+        import pandas as pd
+
+        months = [str(p) for p in pd.period_range(start, end - dt.timedelta(days=1), freq="M")]
+        own = [("inspection_coverage", "contract_year = ?", [n]), ("advice_reports", "contract_year = ?", [n]),
+               ("third_party_costs", "ticket_month IN (SELECT unnest(?))", [months])]
+    digests = []
+    per_month = period_fingerprints(con, contract.sha256, MONTHLY_PERIOD_SQL)
+    digests += [f"{m} {per_month.get(m, '')}" for m in months]
+    for table, where, params in own:
+        n_rows, h = con.execute(f'SELECT count(*), sum(hash(x)) FROM "{table}" x WHERE {where}', params).fetchall()[0]
+        digests.append(f"{table} {n_rows} {h}")
+    text = "\n".join([FINGERPRINT_VERSION, kind, contract.sha256, period, *digests])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _period_facts(db: Path, contract, kind: str, period: str) -> dict[str, Any]:
+    """report.json facts of a quarterly or contract-year report (see :func:`report_inputs`)."""
+    from .db import connect
+
+    con = connect(db, read_only=True)
+    try:
+        meta = {k: v for k, v in con.execute("SELECT key, value FROM meta").fetchall()}
+        files = con.execute("""SELECT source_file, file_id, load_seq, kind, loaded_at, export_as_of, rows_loaded
+                               FROM ingest_log ORDER BY load_seq""").fetchall()
+        inputs = [{"source_file": f, "sha256": fid, "load_seq": seq, "kind": k,
+                   "loaded_at": str(lo) if lo is not None else None, "export_as_of": str(ex) if ex else None,
+                   "rows_loaded": rows} for f, fid, seq, k, lo, ex, rows in files]
+        fp = _kind_fingerprint(con, contract, kind, period)
+    finally:
+        con.close()
+    facts = {k: meta.get(k) for k in ("as_of", "as_of_source", "computed_at", "contract_sha256")}
+    return facts | {"input_fingerprint": fp, "inputs": inputs}
 
 
 # -- index ----------------------------------------------------------------------------------------------

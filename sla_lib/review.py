@@ -122,15 +122,12 @@ def scorecard(con, contract: Contract, year: int) -> pd.DataFrame:
         rows.append(_row(contract, "advice_report", "每季度至少 1 份", _rate(adv[0], adv[1]), adv[1],
                          f"按时 {adv[0]} 份，逾期或缺失 {adv[1]} 份"))
     for cid, table, ok, bad, target, what in (
-        ("resident_staffing", "staffing_days", "covered", "NOT covered", "每个工作日至少 1 名驻场人员在岗", "工作日"),
+        ("resident_staffing", "staffing_coverage", "covered", "NOT covered", "每个工作日至少 1 名驻场人员在岗", "工作日"),
         ("monthly_record", "monthly_records", "status = 'on_time'", "status IN ('late', 'missing')",
          "次月规定工作日内提交", "月"),
     ):
         if _table_exists(con, table):
-            try:
-                r = _staff_counts(con, table, ok, bad, start, end)
-            except Exception:  # the staffing tables' columns belong to sla_lib.staffing; skip if they differ
-                continue
+            r = _staff_counts(con, table, ok, bad, start, end)
             rows.append(_row(contract, cid, target, _rate(r[0], r[1]), r[1], f"达标 {r[0]} 个{what}，未达标 {r[1]} 个{what}"))
     if _table_exists(con, "third_party_costs"):
         t = con.execute("""SELECT coalesce(sum(amount) FILTER (WHERE verdict = 'recoverable'), 0),
@@ -146,10 +143,10 @@ def scorecard(con, contract: Contract, year: int) -> pd.DataFrame:
 
 
 def _staff_counts(con, table, ok, bad, start, end):
-    date_col = "work_date" if table == "staffing_days" else "due_date"
-    where = "AND is_working_day" if table == "staffing_days" else ""
+    """staffing_coverage: one row per evaluated working day; monthly_records: one row per month."""
+    date_col = "work_date" if table == "staffing_coverage" else "due_date"
     return con.execute(f"""SELECT count(*) FILTER (WHERE {ok}), count(*) FILTER (WHERE {bad}) FROM {table}
-                           WHERE {date_col} >= ? AND {date_col} < ? {where}""", [start, end]).fetchall()[0]
+                           WHERE {date_col} >= ? AND {date_col} < ?""", [start, end]).fetchall()[0]
 
 
 def _row(contract, cid, target, rate, breaches, detail):

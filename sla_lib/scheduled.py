@@ -120,6 +120,83 @@ register_kind(ReportKind(
 ))
 
 
+def quarter_closes_on(quarter: str, contract) -> dt.date:
+    """The day after the quarter's last day inside its contract year (2026-Q1 -> 2026-04-01).
+    A calendar quarter that two contract years share closes with its later part."""
+    from .inspections import quarters
+
+    if quarter.startswith("Y"):  # contract quarters: Yn-Qm
+        years = [int(quarter[1:].split("-")[0])]
+    else:
+        qyear = int(quarter[:4])
+        years = [n for n in range(1, 200) if contract.contract_year_bounds(n)[0].year <= qyear + 1
+                 and contract.contract_year_bounds(n)[1].year >= qyear]
+    ends = [q.covered_end for n in years for q in quarters(contract, n) if q.label == quarter]
+    if not ends:
+        raise ValueError(f"quarter '{quarter}' is in no contract year")
+    return max(ends) + dt.timedelta(days=1)
+
+
+def _quarterly_periods(con, contract) -> list[str]:
+    from .quarterly import quarters_available
+
+    return quarters_available(con)
+
+
+def _quarterly_fingerprints(con, contract) -> dict[str, str]:
+    from .render import kind_fingerprints
+
+    return kind_fingerprints(con, contract, "quarterly")
+
+
+def _quarterly_render(period: str, db: Path, contract_path: Path, out_dir: Path, notebooks_dir: Path | None = None):
+    from .render import render_quarterly
+
+    return render_quarterly(period, db, contract_path, out_dir, notebooks_dir=notebooks_dir)
+
+
+register_kind(ReportKind(
+    name="quarterly", label="季度报告", periods=_quarterly_periods, closes_on=quarter_closes_on,
+    fingerprints=_quarterly_fingerprints, render=_quarterly_render,
+    record_path=lambda out_dir, period: Path(out_dir) / period / "report.json",
+))
+
+
+def _year_number(period: str) -> int:
+    return int(period.rsplit("-", 1)[1])
+
+
+def year_closes_on(period: str, contract) -> dt.date:
+    """The first day after the contract year ('contract-year-1' -> the signing date a year on)."""
+    return contract.contract_year_bounds(_year_number(period))[1]
+
+
+def _year_periods(con, contract) -> list[str]:
+    from .render import year_period
+    from .review import years_available
+
+    return [year_period(n) for n in years_available(con, contract)]
+
+
+def _year_fingerprints(con, contract) -> dict[str, str]:
+    from .render import kind_fingerprints
+
+    return kind_fingerprints(con, contract, "year")
+
+
+def _year_render(period: str, db: Path, contract_path: Path, out_dir: Path, notebooks_dir: Path | None = None):
+    from .render import render_year
+
+    return render_year(_year_number(period), db, contract_path, out_dir, notebooks_dir=notebooks_dir)
+
+
+register_kind(ReportKind(
+    name="year", label="合同年度评估", periods=_year_periods, closes_on=year_closes_on,
+    fingerprints=_year_fingerprints, render=_year_render,
+    record_path=lambda out_dir, period: Path(out_dir) / period / "report.json",
+))
+
+
 # -- dates --------------------------------------------------------------------------------------------------
 def parse_today(text: str | None) -> dt.date | None:
     """``--today`` as a date (None when not given); a clear error otherwise."""

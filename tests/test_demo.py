@@ -20,7 +20,7 @@ CONTRACT = Path(__file__).resolve().parents[1] / "contract.yaml"
 NAMES = ["工单登记_2025Q3.xlsx", "工单登记_2025Q4.csv", "工单登记_2026Q1.csv", "工单登记_2026Q2.xlsx"]
 STAFF_NAMES = ["考勤日汇总_2025下半年.xlsx", "考勤打卡原始记录_2025-10.csv", "考勤打卡原始记录_2026上半年.csv",
                "请假登记_2025-2026.csv", "成果交付登记_驻场月度工作记录.xlsx"]
-INSPECTION_NAMES = ["巡检单登记_2025-2026.xlsx", "信息化建设建议登记.csv"]
+INSPECTION_NAMES = ["巡检单登记_2025-2026.xlsx", "信息化建设建议登记.csv", "第三方维修费用登记.csv"]
 ALL_NAMES = NAMES + STAFF_NAMES + INSPECTION_NAMES
 MISSING = {"", "-", "无"}
 _DATE = re.compile(r"(\d{4})[-/年](\d{1,2})[-/月](\d{1,2})日?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?")

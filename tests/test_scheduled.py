@@ -45,6 +45,10 @@ from .test_ingest import row, write_csv
 from .test_render import FIGURES, assert_offline, parse
 
 MONTHS = [f"{y}-{m:02d}" for y, m in [(2025, m) for m in range(7, 13)] + [(2026, m) for m in range(1, 7)]]
+QUARTERS = {"2025-Q3": dt.date(2025, 10, 1), "2025-Q4": dt.date(2026, 1, 1), "2026-Q1": dt.date(2026, 4, 1),
+            "2026-Q2": dt.date(2026, 7, 1)}
+MONTHLY = [REPORT_KINDS["monthly"]]
+KIND_OF = {**{m: "monthly" for m in MONTHS}, **{q: "quarterly" for q in QUARTERS}, "contract-year-1": "year"}
 FIRST_DAY, LAST_DAY = dt.date(2025, 7, 1), dt.date(2026, 7, 31)
 RENDERED = re.compile(r"^rendered (\S+) (\S+) \((\w+)\)", re.M)
 
@@ -57,12 +61,14 @@ def project(base: Path) -> Path:
     return base
 
 
-def sla(base: Path, *args: str) -> tuple[int, str, str]:
-    """`sla scheduled ARGS` in this process, on the project under ``base``; (exit code, stdout, stderr)."""
+def sla(base: Path, *args: str, kinds: str = "monthly") -> tuple[int, str, str]:
+    """`sla scheduled ARGS` in this process, on the project under ``base``; (exit code, stdout, stderr).
+    The tests of the scheduler's mechanics watch the monthly kind; the simulated year runs them all."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(["scheduled", "--raw-dir", str(base / "raw"), "--db", str(base / "sla.duckdb"),
-                     "--contract", str(base / "contract.yaml"), "--out", str(base / "reports"), *args])
+                     "--contract", str(base / "contract.yaml"), "--out", str(base / "reports"),
+                     *(["--kinds", kinds] if kinds else []), *args])
     return code, out.getvalue(), err.getvalue()
 
 
@@ -96,7 +102,7 @@ def year(tmp_path_factory):
     day = FIRST_DAY
     while day <= LAST_DAY:
         t = time.perf_counter()
-        code, out, err = sla(base, "--today", day.isoformat())
+        code, out, err = sla(base, "--today", day.isoformat(), kinds="")  # every report kind
         runs.append({"day": day, "code": code, "out": out, "err": err, "seconds": time.perf_counter() - t})
         day += dt.timedelta(days=1)
     return {"base": base, "out": base / "reports", "runs": runs, "exports": len(exports),
@@ -119,23 +125,29 @@ def test_a_year_of_daily_runs_renders_each_month_once_on_the_first_run_after_it_
     seen: dict[str, list[dt.date]] = {}
     for r in runs:
         for kind, period, reason in renders(r["out"]):
-            assert (kind, reason) == ("monthly", "new")
+            assert reason == "new" and kind == KIND_OF[period]
             seen.setdefault(period, []).append(r["day"])
-    assert seen == {m: [month_closes_on(m)] for m in MONTHS}
+    # each month on the 1st of the next month; each quarter on the day after it ends; contract year 1
+    # on the signing date one year on (2026-07-01); 2026-Q3 (contract year 2) has not closed by 31 July
+    assert seen == {m: [month_closes_on(m)] for m in MONTHS} | {q: [d] for q, d in QUARTERS.items()} | {
+        "contract-year-1": [dt.date(2026, 7, 1)]}
     # the first run loaded the exports; a run with nothing new did nothing and said so
     assert f"loading: {year['exports']} new export file(s)" in runs[0]["out"] and renders(runs[0]["out"]) == []
     quiet = [r for r in runs[1:] if r["day"].day != 1]
     assert all("nothing new:" in r["out"] and "no new export files" in r["out"] for r in quiet)
-    assert "nothing new: 12 report(s) up to date; nothing rendered" in runs[-1]["out"]
-    # what exists in the end: exactly the twelve monthly reports, each rendered once
+    assert "nothing new: 17 report(s) up to date; nothing rendered" in runs[-1]["out"]
+    # what exists in the end: the twelve monthly reports, four quarterly reports and the review of
+    # contract year 1, each rendered once
     recs = records(year["out"])
-    assert sorted(recs) == MONTHS
-    assert len({r["rendered_at"] for r in recs.values()}) == 12
-    assert all(r["kind"] == "monthly" and r["package_version"] == __version__ for r in recs.values())
+    assert sorted(recs) == sorted([*MONTHS, *QUARTERS, "contract-year-1"])
+    assert all(r["kind"] == KIND_OF[p] and r["package_version"] == __version__ for p, r in recs.items())
+    assert (year["out"] / "contract-year-1" / "contract-year-review.xlsx").exists()
+    recs = {p: r for p, r in recs.items() if r["kind"] == "monthly"}
     for m in MONTHS:
         assert (year["out"] / m / "monthly-report.html").stat().st_size > 100_000
         assert not (year["out"] / m / "monthly-report.failed.ipynb").exists()
-    assert {p.name for p in year["out"].iterdir()} == {*MONTHS, LOCK_NAME, "index.html", "logs"}
+    assert {p.name for p in year["out"].iterdir()} == {*MONTHS, *QUARTERS, "contract-year-1", LOCK_NAME,
+                                                        "index.html", "logs"}
 
 
 def test_one_log_file_per_run_records_what_was_loaded_and_rendered(year):
@@ -146,7 +158,7 @@ def test_one_log_file_per_run_records_what_was_loaded_and_rendered(year):
     first = by_day["2025-07-01"]
     assert "工单登记_2025Q3.xlsx" in first and "read 1662, loaded 1662, rejected 0" in first
     assert renders(by_day["2025-12-01"]) == [("monthly", "2025-11", "new")]
-    assert sum(len(renders(t)) for t in by_day.values()) == 12
+    assert sum(len(renders(t)) for t in by_day.values()) == 17  # 12 months, 4 quarters, 1 contract year
     # the terminal saw the same lines as the log
     run = next(r for r in year["runs"] if r["day"] == dt.date(2025, 12, 1))
     assert run["out"].strip() == by_day["2025-12-01"].strip()
@@ -184,11 +196,14 @@ def test_report_json_records_input_files_and_the_fingerprint_the_scheduler_compa
 def test_index_is_the_archive_front_page(year):
     index = (year["out"] / "index.html").read_text(encoding="utf-8")
     page = assert_offline(index)
-    assert '<html lang="zh">' in index and "运维服务报告归档" in index and "共 12 份报告（月度报告 12 份）" in index
+    assert '<html lang="zh">' in index and "运维服务报告归档" in index
+    assert "共 17 份报告（月度报告 12 份，季度报告 4 份，合同年度评估 1 份）" in index
     for m in MONTHS:
         assert ("a", "href", f"{m}/monthly-report.html") in page.urls
-    hrefs = [u[2] for u in page.urls if u[0] == "a"]
+    hrefs = [u[2] for u in page.urls if u[0] == "a" and u[2].endswith("monthly-report.html")]
     assert hrefs == [f"{m}/monthly-report.html" for m in reversed(MONTHS)]  # newest first
+    assert ("a", "href", "2026-Q2/quarterly-report.html") in page.urls
+    assert ("a", "href", "contract-year-1/contract-year-review.html") in page.urls
     recs = records(year["out"])
     for m in MONTHS:
         assert recs[m]["rendered_at"] in index and recs[m]["input_fingerprint"][:12] in index
@@ -245,7 +260,7 @@ def test_data_of_an_open_month_waits_until_the_month_closes(archive):
     assert "no report affected: 12 report(s) up to date" in text and "1 not closed yet (2026-07 … 2026-07)" in text
     code, text, _ = sla(archive, "--today", "2026-08-01")
     assert code == EXIT_OK and renders(text) == [("monthly", "2026-07", "new")]
-    assert sorted(records(archive / "reports")) == [*MONTHS, "2026-07"]
+    assert sorted(p for p, r in records(archive / "reports").items() if r["kind"] == "monthly") == [*MONTHS, "2026-07"]
 
 
 def test_a_failing_notebook_leaves_the_previous_report_and_names_the_cell(archive, tmp_path):
@@ -299,7 +314,7 @@ def test_concurrent_runs_one_renders_the_other_stops_with_a_message(archive):
     assert second.returncode == EXIT_BUSY
     assert "another `sla scheduled` run is in progress" in second.stderr and f"pid {first.pid}" in second.stderr
     assert renders(second.stdout) == []
-    assert sorted(records(out)) == MONTHS
+    assert sorted(records(out)) == sorted([*MONTHS, *QUARTERS, "contract-year-1"])
     # both runs left a log; only one rendered
     logs = [p.read_text(encoding="utf-8") for p in (out / "logs").iterdir() if "2026-08-01" in p.name]
     assert len(logs) == 2 and sum(len(renders(t)) for t in logs) == 1
@@ -333,15 +348,15 @@ def test_months_close_at_the_end_of_their_last_day(archive):
     con = connect(archive / "sla.duckdb", read_only=True)
     try:
         def closed(day):
-            return plan(con, contract, archive / "reports", day).closed["monthly"]
+            return plan(con, contract, archive / "reports", day, kinds=MONTHLY).closed["monthly"]
 
         assert closed(dt.date(2025, 7, 31)) == []
         assert closed(dt.date(2025, 8, 1)) == ["2025-07"]
         assert closed(dt.date(2025, 12, 31)) == MONTHS[:5]
         assert closed(dt.date(2026, 1, 1)) == MONTHS[:6]
-        p = plan(con, contract, archive / "reports", dt.date(2026, 7, 1))
+        p = plan(con, contract, archive / "reports", dt.date(2026, 7, 1), kinds=MONTHLY)
         assert p.todo == [] and p.up_to_date == 12
-        forced = plan(con, contract, archive / "reports", dt.date(2026, 7, 1), force=True)
+        forced = plan(con, contract, archive / "reports", dt.date(2026, 7, 1), force=True, kinds=MONTHLY)
         assert [(t.period, t.reason) for t in forced.todo] == [(m, "forced") for m in MONTHS]
         # a report without a recorded fingerprint (older sla_lib) is rendered again
         rec_path = archive / "reports" / "2025-09" / "report.json"
@@ -349,11 +364,11 @@ def test_months_close_at_the_end_of_their_last_day(archive):
         del rec["input_fingerprint"]
         rec_path.write_text(json.dumps(rec), encoding="utf-8")
         (archive / "reports" / "2025-11" / "monthly-report.html").unlink()
-        p = plan(con, contract, archive / "reports", dt.date(2026, 7, 1))
+        p = plan(con, contract, archive / "reports", dt.date(2026, 7, 1), kinds=MONTHLY)
         assert [(t.period, t.reason) for t in p.todo] == [("2025-09", "unrecorded"), ("2025-11", "new")]
     finally:
         con.close()
-    assert list(REPORT_KINDS) == ["monthly"]
+    assert list(REPORT_KINDS) == ["monthly", "quarterly", "year"]
 
 
 def test_per_month_findings_of_other_kinds_are_part_of_the_fingerprint(archive):
@@ -371,7 +386,7 @@ def test_per_month_findings_of_other_kinds_are_part_of_the_fingerprint(archive):
         again = period_fingerprints(con, contract.sha256)
         assert [m for m in MONTHS if again[m] != after[m]] == ["2025-10"]
         assert period_fingerprints(con, contract.sha256, only="2025-10") == {"2025-10": again["2025-10"]}
-        p = plan(con, contract, archive / "reports", dt.date(2026, 8, 1))
+        p = plan(con, contract, archive / "reports", dt.date(2026, 8, 1), kinds=MONTHLY)
         assert [(t.period, t.reason) for t in p.todo] == [("2025-10", "changed")]
     finally:
         con.close()
@@ -389,7 +404,7 @@ def test_a_changed_contract_recomputes_and_marks_every_month_changed(archive, tm
     con = connect(archive / "sla.duckdb", read_only=True)
     try:
         assert con.execute("SELECT value FROM meta WHERE key = 'contract_sha256'").fetchall()[0][0] == sha256(edited)
-        p = plan(con, load_contract(edited), archive / "reports", dt.date(2026, 7, 10))
+        p = plan(con, load_contract(edited), archive / "reports", dt.date(2026, 7, 10), kinds=MONTHLY)
     finally:
         con.close()
     assert [(t.period, t.reason) for t in p.todo] == [(m, "changed") for m in MONTHS]
