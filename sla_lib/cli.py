@@ -93,6 +93,37 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _render(args, render) -> int:
+    """`sla render monthly|quarterly|year`: the period asked for, else every period with data."""
+    from .contract import load_contract
+    from .db import connect
+
+    def all_periods():
+        con = connect(args.db, read_only=True)
+        try:
+            if args.report == "monthly":
+                from .report import months_available
+
+                return months_available(con)
+            if args.report == "quarterly":
+                from .quarterly import quarters_available
+
+                return quarters_available(con)
+            from .review import years_available
+
+            return years_available(con, load_contract(args.contract))
+        finally:
+            con.close()
+
+    one = {"monthly": "month", "quarterly": "quarter", "year": "contract_year"}[args.report]
+    periods = [getattr(args, one)] if getattr(args, one) and not args.all else all_periods()
+    fn = {"monthly": render.render_monthly, "quarterly": render.render_quarterly, "year": render.render_year}
+    for period in periods:
+        print(f"rendered {fn[args.report](period, args.db, args.contract, args.out)}")
+    print(render.write_index(args.out))
+    return 0
+
+
 def _dispatch(args) -> int:
     if args.cmd == "demo":
         from .contract import load_contract
@@ -152,70 +183,7 @@ def _dispatch(args) -> int:
         if args.report == "index":
             print(render.write_index(args.out))
             return 0
-        if args.report == "monthly":
-            if args.month and not args.all:
-                months = [args.month]
-            else:
-                from .db import connect
-                from .report import months_available
-
-                con = connect(args.db, read_only=True)
-                try:
-                    months = months_available(con)
-                finally:
-                    con.close()
-            for m in months:
-                path = render.render_monthly(m, args.db, args.contract, args.out)
-                print(f"rendered {path}")
-            print(render.write_index(args.out))
-            return 0
-        from .contract import load_contract
-        from .db import connect
-
-        if args.report == "quarterly":
-            if args.quarter and not args.all:
-                periods = [args.quarter]
-            else:
-                from .quarterly import quarters_available
-
-                con = connect(args.db, read_only=True)
-                try:
-                    periods = quarters_available(con)
-                finally:
-                    con.close()
-            for q in periods:
-                print(f"rendered {render.render_quarterly(q, args.db, args.contract, args.out)}")
-            print(render.write_index(args.out))
-            return 0
-        if args.report == "year":
-            if args.contract_year and not args.all:
-                years = [args.contract_year]
-            else:
-                from .review import years_available
-
-                con = connect(args.db, read_only=True)
-                try:
-                    years = years_available(con, load_contract(args.contract))
-                finally:
-                    con.close()
-            for n in years:
-                print(f"rendered {render.render_year(n, args.db, args.contract, args.out)}")
-            print(render.write_index(args.out))
-            return 0
-
-    if args.cmd == "scheduled":
-        from .scheduled import REPORT_KINDS, run_scheduled
-
-        kinds = None
-        if args.kinds:
-            names = [k.strip() for k in args.kinds.split(",") if k.strip()]
-            unknown = [k for k in names if k not in REPORT_KINDS]
-            if unknown:
-                raise SlaError(f"--kinds: unknown report kind(s) {', '.join(unknown)}; expected "
-                               f"{', '.join(REPORT_KINDS)}")
-            kinds = [REPORT_KINDS[k] for k in names]
-        return run_scheduled(today=args.today, force=args.force, raw_dir=args.raw_dir, db_path=args.db,
-                             contract_path=args.contract, out_dir=args.out, kinds=kinds)
+        return _render(args, render)
 
     if args.cmd == "status":
         from .db import connect, get_meta

@@ -13,6 +13,17 @@ CONTRACT = ROOT / "contract.yaml"
 SHARED = ROOT.parent / "shared"
 
 
+def query(db, sql, params=None):
+    """All rows of a read-only query on the DuckDB file ``db`` (closed again at once)."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
 @pytest.fixture(scope="session")
 def contract():
     return load_contract(CONTRACT)

@@ -17,6 +17,7 @@ from sla_lib.contract import load_contract
 from sla_lib.demo import planted_identifiers
 
 from .conftest import CONTRACT
+from .conftest import query as q
 from .test_render import assert_offline, parse
 
 MONTH = "2025-10"  # National Day, make-up Saturday, the GBK export with broken rows
@@ -33,14 +34,6 @@ def demo(tmp_path_factory):
     assert main(["render", "monthly", "--month", MONTH, "--out", str(out), *common]) == 0
     return {"raw": raw, "db": db, "out": out, "before": before,
             "html": (out / MONTH / "monthly-report.html").read_text(encoding="utf-8")}
-
-
-def q(db, sql, params=None):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def test_every_row_is_loaded_or_rejected(demo):

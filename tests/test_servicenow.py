@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 
-import duckdb
 import pytest
 
 from sla_lib.ingest import ingest
 from sla_lib.render import render_monthly
 
 from .conftest import CONTRACT, SHARED
+from .conftest import query as q
 from .test_render import assert_offline, parse
 
 SAMPLE = SHARED / "data" / "servicenow-incident-events.csv"
@@ -25,14 +25,6 @@ def sn(tmp_path_factory):
     shutil.copy(SAMPLE, f)
     res = ingest([f], base / "sla.duckdb", CONTRACT, echo=lambda *_: None)  # preset inferred
     return {"base": base, "db": base / "sla.duckdb", "res": res}
-
-
-def q(db, sql, params=None):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def test_every_event_row_is_accounted_for(sn):

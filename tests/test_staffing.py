@@ -33,6 +33,7 @@ from sla_lib.ingest import ingest
 from sla_lib.render import render_monthly
 
 from .conftest import CONTRACT
+from .conftest import query as q
 from .test_kinds import write_csv, write_xlsx
 from .test_render import assert_offline
 
@@ -48,14 +49,6 @@ def load(db: Path, files, contract=CONTRACT, as_of=None) -> Path:
     res = ingest(list(files), db, contract, as_of=as_of, echo=lambda *_: None)
     assert not res.failed, [f.message for f in res.failed]
     return db
-
-
-def q(db, sql, params=None):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def days(db, where="TRUE"):
