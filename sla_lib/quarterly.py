@@ -36,10 +36,12 @@ def validate_quarter(quarter: str) -> str:
 
 
 def quarters_available(con) -> list[str]:
-    """Quarters in inspection_coverage that have started, in order."""
+    """Quarters in inspection_coverage that have started by as_of, in order."""
     rows = con.execute("""
-        SELECT quarter FROM inspection_coverage GROUP BY quarter
-        HAVING min(status) IS NOT NULL ORDER BY min(quarter_start)""").fetchall()
+        SELECT quarter FROM inspection_coverage
+        WHERE covered_start <= coalesce((SELECT TRY_CAST(value AS TIMESTAMP) FROM meta WHERE key = 'as_of'),
+                                        current_date)
+        GROUP BY quarter ORDER BY min(quarter_start)""").fetchall()
     return [r[0] for r in rows]
 
 
