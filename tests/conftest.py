@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from sla_lib.contract import load_contract
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT = ROOT / "contract.yaml"
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("SLA_SHARED_DIR", ROOT.parent / "shared"))  # CI lays shared/ beside the clone
 
 
 def query(db, sql, params=None):

@@ -20,6 +20,9 @@ SAMPLE = SHARED / "data" / "servicenow-incident-events.csv"
 
 @pytest.fixture(scope="module")
 def sn(tmp_path_factory):
+    if not SAMPLE.exists():
+        pytest.skip(f"{SAMPLE} not found: set SLA_SHARED_DIR to the folder holding data/ (CI lays shared/ beside "
+                    "the clone)")
     base = tmp_path_factory.mktemp("sn")
     f = base / SAMPLE.name
     shutil.copy(SAMPLE, f)
