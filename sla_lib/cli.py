@@ -185,6 +185,20 @@ def _dispatch(args) -> int:
             return 0
         return _render(args, render)
 
+    if args.cmd == "scheduled":
+        from .scheduled import REPORT_KINDS, run_scheduled
+
+        kinds = None
+        if args.kinds:
+            names = [k.strip() for k in args.kinds.split(",") if k.strip()]
+            unknown = [k for k in names if k not in REPORT_KINDS]
+            if unknown:
+                raise SlaError(f"--kinds: unknown report kind(s) {', '.join(unknown)}; expected "
+                               f"{', '.join(REPORT_KINDS)}")
+            kinds = [REPORT_KINDS[k] for k in names]
+        return run_scheduled(today=args.today, force=args.force, raw_dir=args.raw_dir, db_path=args.db,
+                             contract_path=args.contract, out_dir=args.out, kinds=kinds)
+
     if args.cmd == "status":
         from .db import connect, get_meta
 
