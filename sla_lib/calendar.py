@@ -210,6 +210,20 @@ class WorkCalendar:
         k = self.nth_working_day_after(s, n)
         return self._out(self.working_day_end[k], nat)
 
+    # -- due dates (per period, not per ticket) ----------------------------------------------------
+    def nth_working_date_after(self, day: dt.date, n: int) -> dt.date:
+        """The n-th working day after ``day`` (a period's last day): a deliverable's due date."""
+        k = np.searchsorted(self.working_dates, np.datetime64(day, "D"), side="right") + n - 1
+        return self.working_dates[min(k, len(self.working_dates) - 1)].astype(dt.date)
+
+    def working_days_late(self, due: dt.date, day: dt.date) -> int:
+        """0 when ``day`` is on or before ``due``; else the working days after ``due`` up to ``day``,
+        at least 1 (a submission on the weekend after a Friday due date is late by 1)."""
+        if day <= due:
+            return 0
+        return max(1, int(self.working_days_between(np.array([due + dt.timedelta(days=1)], dtype="datetime64[D]"),
+                                                    np.array([day], dtype="datetime64[D]"))[0]))
+
     # -- reporting -------------------------------------------------------------------------------------
     def hours_text(self) -> list[str]:
         out = []

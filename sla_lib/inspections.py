@@ -206,8 +206,7 @@ def advice(con, contract: Contract, cal: WorkCalendar | None = None) -> pd.DataF
     n = cfg["advice_due_working_day"]
     rows = []
     for q in qs:
-        k = np.searchsorted(cal.working_dates, np.datetime64(q.covered_end, "D"), side="right") + n - 1
-        due = cal.working_dates[min(k, len(cal.working_dates) - 1)].astype(dt.date)
+        due = cal.nth_working_date_after(q.covered_end, n)
         months = {f"{m.year}-{m.month:02d}" for m in pd.date_range(q.covered_start, q.covered_end, freq="MS")}
         months.add(f"{q.covered_start.year}-{q.covered_start.month:02d}")
         sel = dl[dl["period"].isin({q.label, *months, _calendar_label(q)})] if len(dl) else dl
@@ -220,9 +219,7 @@ def advice(con, contract: Contract, cal: WorkCalendar | None = None) -> pd.DataF
             continue
         first = sub.iloc[0]
         day = pd.Timestamp(first["submitted_at"]).date()
-        late = 0 if day <= due else max(1, int(cal.working_days_between(np.array([due + dt.timedelta(days=1)],
-                                                                           dtype="datetime64[D]"),
-                                                                  np.array([day], dtype="datetime64[D]"))[0]))
+        late = cal.working_days_late(due, day)
         rows.append(base | dict(status="on_time" if day <= due else "late", submitted_at=first["submitted_at"],
                                 late_working_days=late, title=first["title"], source_file=first["source_file"],
                                 source_row=int(first["source_row"])))

@@ -558,8 +558,7 @@ def monthly_records(con, contract: Contract, cal: WorkCalendar, as_of: pd.Timest
     m = first
     while m <= today:
         nxt = add_months(m, 1)
-        k = np.searchsorted(cal.working_dates, np.datetime64(nxt - dt.timedelta(days=1), "D"), side="right") + n - 1
-        due = cal.working_dates[min(k, len(cal.working_dates) - 1)].astype(dt.date)
+        due = cal.nth_working_date_after(nxt - dt.timedelta(days=1), n)
         period = f"{m.year}-{m.month:02d}"
         sel = dl[dl["period"] == period]
         dated = sel[sel["submitted_at"].notna()]
@@ -569,9 +568,7 @@ def monthly_records(con, contract: Contract, cal: WorkCalendar, as_of: pd.Timest
         if len(dated):
             f = dated.iloc[0]
             day = pd.Timestamp(f["submitted_at"]).date()
-            late = 0 if day <= due else max(1, int(cal.working_days_between(
-                np.array([due + dt.timedelta(days=1)], dtype="datetime64[D]"),
-                np.array([day], dtype="datetime64[D]"))[0]))
+            late = cal.working_days_late(due, day)
             row.update(status="on_time" if day <= due else "late", submitted_at=f["submitted_at"],
                        late_working_days=late or None, title=f["title"], source_file=f["source_file"],
                        source_row=int(f["source_row"]))
