@@ -55,12 +55,25 @@ def _exists(con) -> bool:
                             ).fetchall()[0][0])
 
 
-def ledger(con) -> pd.DataFrame:
-    """The cost ledger in Chinese, for reports and the committee's workbook."""
+def _where(months: list[str] | None) -> tuple[str, list]:
+    """A cost belongs to the month of its ticket's report; a cost whose ticket is unknown, to the
+    month of the cost itself. ``months`` None: every cost."""
+    if months is None:
+        return "", []
+    if not months:
+        return "WHERE false", []
+    marks = ", ".join("?" for _ in months)
+    return f"WHERE coalesce(ticket_month, strftime(cost_date, '%Y-%m')) IN ({marks})", list(months)
+
+
+def ledger(con, months: list[str] | None = None) -> pd.DataFrame:
+    """The cost ledger in Chinese, for reports and the committee's workbook (only the costs of
+    ``months`` when given, e.g. the months of one contract year)."""
     if not _exists(con):
         return pd.DataFrame(columns=["工单号", "发生日期", "服务单位", "金额（元）", "认定", "理由", "说明", "来源"])
-    df = con.execute("""SELECT ticket_id, cost_date, vendor, amount, verdict, reason, note, source_file, source_row
-                        FROM third_party_costs ORDER BY cost_date, ticket_id""").df()
+    where, args = _where(months)
+    df = con.execute(f"""SELECT ticket_id, cost_date, vendor, amount, verdict, reason, note, source_file, source_row
+                         FROM third_party_costs {where} ORDER BY cost_date, ticket_id""", args).df()
     return pd.DataFrame({
         "工单号": df["ticket_id"], "发生日期": df["cost_date"].map(lambda v: "" if pd.isna(v) else str(v)[:10]),
         "服务单位": df["vendor"], "金额（元）": df["amount"],
@@ -69,8 +82,14 @@ def ledger(con) -> pd.DataFrame:
     })
 
 
-def totals(con) -> dict[str, float]:
+def totals(con, months: list[str] | None = None) -> dict[str, float]:
+    """Sums of the recoverable and disputed costs (of ``months`` when given) and their counts."""
+    out = {"recoverable": 0.0, "disputed": 0.0, "n_recoverable": 0, "n_disputed": 0}
     if not _exists(con):
-        return {"recoverable": 0.0, "disputed": 0.0}
-    rows = dict(con.execute("SELECT verdict, sum(amount) FROM third_party_costs GROUP BY verdict").fetchall())
-    return {"recoverable": float(rows.get("recoverable") or 0.0), "disputed": float(rows.get("disputed") or 0.0)}
+        return out
+    where, args = _where(months)
+    for verdict, amount, n in con.execute(
+            f"SELECT verdict, sum(amount), count(*) FROM third_party_costs {where} GROUP BY verdict", args).fetchall():
+        out[verdict] = float(amount or 0.0)
+        out[f"n_{verdict}"] = int(n)
+    return out

@@ -73,7 +73,8 @@ def year_bounds(contract: Contract, year: int) -> tuple[dt.date, dt.date]:
     return contract.contract_year_bounds(year)
 
 
-def _months(contract: Contract, year: int) -> list[str]:
+def year_months(contract: Contract, year: int) -> list[str]:
+    """The months (YYYY-MM) of a contract year."""
     start, end = year_bounds(contract, year)
     return [str(p) for p in pd.period_range(start, end - dt.timedelta(days=1), freq="M")]
 
@@ -84,7 +85,7 @@ def _rate(met: int, breached: int) -> float:
 
 def ticket_counts(con, contract: Contract, year: int) -> pd.DataFrame:
     """met / breached / pending / excluded per ticket clause over the contract year."""
-    months = _months(contract, year)
+    months = year_months(contract, year)
     df = con.execute(f"""
         SELECT clause, count(*) FILTER (WHERE status = 'met') AS met,
                count(*) FILTER (WHERE status = 'breached') AS breached,
@@ -130,15 +131,14 @@ def scorecard(con, contract: Contract, year: int) -> pd.DataFrame:
             r = _staff_counts(con, table, ok, bad, start, end)
             rows.append(_row(contract, cid, target, _rate(r[0], r[1]), r[1], f"达标 {r[0]} 个{what}，未达标 {r[1]} 个{what}"))
     if _table_exists(con, "third_party_costs"):
-        t = con.execute("""SELECT coalesce(sum(amount) FILTER (WHERE verdict = 'recoverable'), 0),
-                                  coalesce(sum(amount) FILTER (WHERE verdict = 'disputed'), 0),
-                                  count(*) FILTER (WHERE verdict = 'recoverable')
-                           FROM third_party_costs WHERE ticket_month IN ({})""".format(
-            ", ".join("?" for _ in _months(contract, year))), _months(contract, year)).fetchall()[0]
+        from . import costs
+
+        t = costs.totals(con, year_months(contract, year))
         rows.append({"条款编号": "third_party", "条款": contract.clauses.get("third_party", {}).get("title", "第三方维修费用"),
                      "合同章节": contract.clauses.get("third_party", {}).get("section", ""),
-                     "目标": "现场超时引起的第三方维修费用由中标人承担", "结果": f"应由中标人承担 {t[0]:,.2f} 元",
-                     "违约次数": int(t[2]), "说明": f"另有争议 {t[1]:,.2f} 元", "状态": "—"})
+                     "目标": "现场超时引起的第三方维修费用由中标人承担",
+                     "结果": f"应由中标人承担 {t['recoverable']:,.2f} 元", "违约次数": t["n_recoverable"],
+                     "说明": f"另有争议 {t['disputed']:,.2f} 元（{t['n_disputed']} 笔）", "状态": "—"})
     return pd.DataFrame(rows)
 
 
@@ -159,7 +159,7 @@ def _row(contract, cid, target, rate, breaches, detail):
 
 def monthly_trend(con, contract: Contract, year: int) -> pd.DataFrame:
     """Rate of each ticket clause per month of the contract year (long form)."""
-    months = _months(contract, year)
+    months = year_months(contract, year)
     df = con.execute(f"""
         SELECT month, clause, count(*) FILTER (WHERE status = 'met') AS met,
                count(*) FILTER (WHERE status = 'breached') AS breached
@@ -289,15 +289,47 @@ def change_requests(con, contract: Contract, year: int) -> dict:
     return {"count": r[0], "done": r[1], "backlog": r[2], "median_days": r[3], "p90_days": r[4]}
 
 
+def year_coverage(con, contract: Contract, year: int) -> dict:
+    """How much of a contract year the data cover: the year's bounds, the data's as_of, whether the
+    year is still running at as_of, and how many of its months have ended by then."""
+    start, end = year_bounds(contract, year)
+    as_of = get_meta(con, "as_of")
+    as_of_ts = pd.Timestamp(as_of) if as_of else None
+    running = as_of_ts is not None and as_of_ts < pd.Timestamp(end)
+    months = year_months(contract, year)
+    if as_of_ts is None:
+        closed = 0
+    else:
+        closed = sum(1 for m in months if pd.Period(m, "M").end_time < as_of_ts)
+    last = end - dt.timedelta(days=1)
+    if running:
+        label = f"{start} 至 {as_of_ts:%Y-%m-%d}（进行中，已满 {closed} 个月）"
+    else:
+        label = f"{start} 至 {last}（全年）"
+    return {"start": start, "end": end, "as_of": as_of, "running": running, "closed_months": closed,
+            "months": len(months), "label": label}
+
+
 def compare_years(con, contract: Contract, years: list[int]) -> pd.DataFrame:
-    """Ticket clause rates side by side for two or more contract years."""
-    out = {}
-    for y in years:
-        c = ticket_counts(con, contract, y)
-        out[f"第 {y} 年"] = [f"{r:.1%}" if not np.isnan(r) else "—" for r in c["rate"]]
-        out[f"第 {y} 年超时"] = c["breached"].tolist()
-    titles = [contract.clauses[c]["title"] for c in TICKET_CLAUSES]
-    return pd.DataFrame({"条款": titles, **out})
+    """The scorecards of two or more contract years side by side: per clause each year's result,
+    breaches and status, and a first row saying what part of each year the data cover (a running
+    year is compared on the months it has so far)."""
+    cards = {y: scorecard(con, contract, y).set_index("条款编号") for y in years}
+    order = list(dict.fromkeys(c for y in years for c in cards[y].index))
+    titles = {c: next(cards[y].loc[c, "条款"] for y in years if c in cards[y].index) for c in order}
+    rows = [{"条款编号": "", "条款": "数据范围", **{k: v for y in years for k, v in (
+        (f"第 {y} 年", year_coverage(con, contract, y)["label"]), (f"第 {y} 年违约次数", ""),
+        (f"第 {y} 年状态", ""))}}]
+    for c in order:
+        row = {"条款编号": c, "条款": titles[c]}
+        for y in years:
+            card = cards[y]
+            has = c in card.index
+            row[f"第 {y} 年"] = card.loc[c, "结果"] if has else "—"
+            row[f"第 {y} 年违约次数"] = int(card.loc[c, "违约次数"]) if has else ""
+            row[f"第 {y} 年状态"] = card.loc[c, "状态"] if has else "—"
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 # -- figures and the one-page summary (the notebook only lays them out) ------------------------------
@@ -343,11 +375,14 @@ def trend_chart(trend: pd.DataFrame, contract: Contract):
 
 def summary_markdown(con, contract: Contract, year: int) -> str:
     """The one-page summary: each clause's result, vendor-borne costs, the what-if conclusion."""
-    start, end = year_bounds(contract, year)
+    cov = year_coverage(con, contract, year)
     sc = scorecard(con, contract, year)
     lines = [f"# {contract.hospital} 运维服务合同年度评估 · 第 {year} 年",
-             f"合同年度：{start} 至 {end - dt.timedelta(days=1)}　|　服务商：{contract.vendor}　|　"
-             f"数据截至：{get_meta(con, 'as_of') or '—'}", "", "## 一页摘要", ""]
+             f"合同年度：{cov['start']} 至 {cov['end'] - dt.timedelta(days=1)}　|　服务商：{contract.vendor}　|　"
+             f"数据截至：{cov['as_of'] or '—'}", ""]
+    if cov["running"]:
+        lines += [f"> 本合同年度尚未结束：以下为 {cov['label']} 的结果，年度结束后应重新生成。", ""]
+    lines += ["## 一页摘要", ""]
     t = thresholds(contract)
     lines.append(f"判定口径：达标率 ≥ {t['kept']:.0%} 为“履行”，≥ {t['partly_kept']:.0%} 为“部分履行”，其余为“未履行”"
                  "（合同文件 scorecard 设置）。")
@@ -361,14 +396,17 @@ def workbook_frames(con, contract: Contract, year: int) -> dict[str, pd.DataFram
     """Sheets of the committee's workbook: scorecard, breach list of the year, cost ledger, what-if."""
     from . import costs, report
 
-    months = _months(contract, year)
+    months = year_months(contract, year)
     breaches = pd.concat([report.breach_list(con, contract, m) for m in months], ignore_index=True)
     frames = {"评估表": scorecard(con, contract, year), "超时清单": breaches}
     if _table_exists(con, "third_party_costs"):
-        frames["第三方维修费用"] = costs.ledger(con)
+        frames["第三方维修费用"] = costs.ledger(con, months)
     wi = what_if(con, contract, year)
     frames["假设时限"] = pd.DataFrame({
         "条款": wi["clause"].map(lambda c: contract.clauses[c]["title"]), "时限": wi["threshold"],
         "单位": wi["unit"], "现行合同": wi["is_contract"].map({True: "是", False: ""}), "达标": wi["met"],
         "超时": wi["breached"], "达标率": wi["rate"]})
+    years = years_available(con, contract)
+    if len(years) > 1:
+        frames["年度对比"] = compare_years(con, contract, years)
     return frames
