@@ -12,6 +12,16 @@ from .db import DEFAULT_DB, scalar
 from .errors import SlaError
 
 
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        v = 0
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of months (1 or more), got {text!r}")
+    return v
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"DuckDB file (default {DEFAULT_DB})")
     p.add_argument("--contract", type=Path, default=Path("contract.yaml"), help="contract file (default contract.yaml)")
@@ -23,9 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = ap.add_subparsers(dest="cmd", required=True)
 
-    p = sub.add_parser("demo", help="write deterministic demo exports for one contract year")
+    p = sub.add_parser("demo", help="write deterministic demo exports: contract year 1 and part of year 2")
     p.add_argument("--raw-dir", type=Path, default=Path("data/raw"))
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--months", type=_positive_int, default=None,
+                   help="months of history from the signing date (default 16: year 1 and four months of year 2)")
     p.add_argument("--contract", type=Path, default=Path("contract.yaml"))
     p.add_argument("--if-empty", action="store_true", help="do nothing when the folder already holds exports")
 
@@ -134,7 +146,7 @@ def _dispatch(args) -> int:
                 q.is_file() and not q.name.startswith(".") for q in raw.iterdir()):
             print(f"{raw}/ already holds exports; demo data not written")
             return 0
-        paths = write_demo(raw, load_contract(args.contract), seed=args.seed)
+        paths = write_demo(raw, load_contract(args.contract), seed=args.seed, months=args.months)
         for p in paths:
             print(f"wrote {p}")
         return 0

@@ -1,34 +1,41 @@
-"""Deterministic demo exports: one contract year of ticket registers (报修/工单登记).
+"""Deterministic demo exports: ticket registers (报修/工单登记) for contract year 1 and the first
+months of contract year 2.
 
-``write_demo`` writes what a hospital would hand the analyst: four quarterly exports in the
-default Chinese ticket template of ``data-contract.md``, each in a different file format and
-date spelling, as real hospital exports are:
+``write_demo`` writes what a hospital would hand the analyst: one export per calendar quarter in
+the default Chinese ticket template of ``data-contract.md``, each in a different file format and
+date spelling, as real hospital exports are (the styles repeat from the fifth quarter on):
 
 ====  ===========================  ===============================================================
  #    file                         format
 ====  ===========================  ===============================================================
  1    工单登记_<yyyy>Q<q>.xlsx       datetime cells (number format ``yyyy-mm-dd hh:mm``)
  2    工单登记_<yyyy>Q<q>.csv        GBK, Excel style (CRLF), ``2025/10/5 8:07``; missing cells are
-                                   blank, ``-`` or ``无``; holds the deliberately bad rows
+                                   blank, ``-`` or ``无``; the first such file holds the
+                                   deliberately bad rows
  3    工单登记_<yyyy>Q<q>.csv        UTF-8 with BOM (CRLF), ``2026-01-05 08:07:00``
  4    工单登记_<yyyy>Q<q>.xlsx       some rows text ``2026年4月5日 8:07``, the others datetime cells
 ====  ===========================  ===============================================================
 
-Quarters are calendar quarters of the report time; a contract year starting 2025-07-01 gives
-2025Q3, 2025Q4, 2026Q1, 2026Q2. Everything comes from ``numpy.random.default_rng(seed)`` and the
-contract file: the same seed gives byte-identical files (the xlsx zip entries and document
-properties carry the fixed export instant, never the wall clock).
+The span is :func:`demo_span`: :data:`DEMO_MONTHS` (16) months from the signing date, so with a
+contract year starting 2025-07-01 the files are 2025Q3 … 2026Q2 (contract year 1, complete) and
+2026Q3, 2026Q4 (contract year 2, running: October only). ``months=12`` gives exactly the one-year
+demo of earlier versions, byte for byte. In year 2 the vendor answers faster by day, no faster
+at night, and arrives on site late more often (same random draws, other probabilities), so the
+review's comparison of the two years shows something. Everything comes from
+``numpy.random.default_rng(seed)`` and the contract file: the same seed and span give
+byte-identical files (the xlsx zip entries and document properties carry the fixed export
+instant, never the wall clock).
 
 The data are realistic on purpose, including what a measurement must cope with: night, weekend
 and holiday tickets, ~3 % response breaches, slow resolutions around weekends and holidays,
 plans that stop the resolution clock, late on-site arrivals, on-site tickets with no arrival,
-exclusions set by the hospital, open tickets at the end of the year, contradicting timestamps,
+exclusions set by the hospital, open tickets at the end of the span, contradicting timestamps,
 rejected rows, and fake patient identifiers planted in ~3 % of the descriptions
 (``planted_identifiers`` lists them, so masking can be tested against the truth).
 
-The export instant is :data:`EXPORT_DELAY` after the end of the contract year: a timestamp that
-would fall after it is left blank and the ticket stays open (状态 处理中), so the files never
-claim to know the future. ``as_of`` of a load of these files is therefore at most that instant.
+The export instant is :data:`EXPORT_DELAY` after the end of the span: a timestamp that would
+fall after it is left blank and the ticket stays open (状态 处理中), so the files never claim to
+know the future. ``as_of`` of a load of these files is therefore at most that instant.
 """
 
 from __future__ import annotations
@@ -74,7 +81,8 @@ TIME_COLUMNS = ("reported_at", "responded_at", "plan_at", "resolved_at", "onsite
                 "fixed_at")
 
 TARGET_TICKETS_PER_YEAR = 6000
-EXPORT_DELAY = dt.timedelta(days=2, hours=16)  # export instant = end of the contract year + this
+EXPORT_DELAY = dt.timedelta(days=2, hours=16)  # export instant = end of the demo span + this
+DEMO_MONTHS = 16  # contract year 1 and the first four months of year 2 (a partial second year)
 FILE_STYLES = ("xlsx_datetime", "csv_gbk", "csv_utf8_bom", "xlsx_mixed")
 
 # -- vocabularies (demo content) ------------------------------------------------------------------
@@ -206,6 +214,18 @@ def _holiday_name(d: dt.date) -> str | None:
         return None
 
 
+def demo_span(contract: Contract, months: int | None = None) -> tuple[dt.date, dt.date, dt.datetime]:
+    """(first day, end day exclusive, export instant) of the demo history: ``months`` months from
+    the signing date (default :data:`DEMO_MONTHS`); the exports are made :data:`EXPORT_DELAY` after
+    the end. Every demo writer (tickets, resident staff, inspections, costs) covers this span."""
+    months = DEMO_MONTHS if months is None else int(months)
+    if months < 1:
+        raise ValueError(f"demo months must be at least 1, got {months}")
+    start = contract.signing_date
+    end = add_months(start, months)
+    return start, end, dt.datetime.combine(end, dt.time()) + EXPORT_DELAY
+
+
 def _day_number(d: dt.date) -> int:
     return (d - dt.date(1970, 1, 1)).days
 
@@ -227,22 +247,20 @@ class Demo:
     files: list[tuple[str, str, pd.DataFrame]] = field(default_factory=list)  # (file name, style, rows)
 
 
-def generate_tickets(contract: Contract, seed: int = 7) -> pd.DataFrame:
+def generate_tickets(contract: Contract, seed: int = 7, months: int | None = None) -> pd.DataFrame:
     """The valid tickets ``write_demo`` writes for this seed (no file is written)."""
-    return generate_demo(contract, seed).tickets
+    return generate_demo(contract, seed, months).tickets
 
 
-def planted_identifiers(contract: Contract, seed: int = 7) -> list[str]:
+def planted_identifiers(contract: Contract, seed: int = 7, months: int | None = None) -> list[str]:
     """The exact identifier strings (patient names, ID numbers, mobiles, 住院号) planted in the
-    descriptions by ``write_demo(raw_dir, contract, seed)``, recomputed without writing files."""
-    return list(generate_demo(contract, seed).planted)
+    descriptions by ``write_demo(raw_dir, contract, seed, months)``, recomputed without writing files."""
+    return list(generate_demo(contract, seed, months).planted)
 
 
-def generate_demo(contract: Contract, seed: int = 7) -> Demo:
+def generate_demo(contract: Contract, seed: int = 7, months: int | None = None) -> Demo:
     rng = np.random.default_rng(seed)
-    start = contract.signing_date
-    end = add_months(start, contract.length_months)  # exclusive
-    export_at = dt.datetime.combine(end, dt.time()) + EXPORT_DELAY
+    start, end, export_at = demo_span(contract, months)  # end exclusive
     cal = _Calendar(contract, start - dt.timedelta(days=7), end + dt.timedelta(days=400))
     limit_resp = float(contract.clauses["response"]["limit_minutes"])
     limit_arrive = float(contract.clauses["onsite_arrival"]["limit_hours"]) * 60
@@ -269,6 +287,10 @@ def generate_demo(contract: Contract, seed: int = 7) -> Demo:
     order = np.argsort(reported, kind="stable")
     reported = reported[order]
     day_of = day_of[order]
+    # contract year 2 (when the span reaches it): the vendor answers faster by day, still slowly at
+    # night, and arrives on site late more often; the same draws, other probabilities (so a span of
+    # 12 months gives exactly the one-year demo)
+    year2 = reported >= _day_number(add_months(start, contract.length_months)) * 1440
 
     # -- what, where, who ----------------------------------------------------------------------------
     codes = [s.code for s in contract.systems]
@@ -298,7 +320,7 @@ def generate_demo(contract: Contract, seed: int = 7) -> Demo:
 
     # -- response (24x7) -------------------------------------------------------------------------------
     in_hours_rep = cal.in_hours(reported)
-    breach = rng.random(n) < np.where(in_hours_rep, 0.022, 0.06)
+    breach = rng.random(n) < np.where(in_hours_rep, np.where(year2, 0.012, 0.022), np.where(year2, 0.07, 0.06))
     normal = np.clip(np.round(1 + rng.gamma(2.0, 2.6, n)), 1, max(limit_resp - 2, 1))
     late = np.where(rng.random(n) < 0.7, limit_resp + 1 + np.floor(rng.exponential(15.0, n)),
                     np.round(rng.uniform(60, 360, n)))
@@ -344,11 +366,11 @@ def generate_demo(contract: Contract, seed: int = 7) -> Demo:
     p_onsite = np.where(is_resident_sys, 0.045, 0.13) * np.where(np.isin(category, ["故障", "安装"]), 1.4, 0.6)
     onsite = (rng.random(n) < np.where(change | training, 0.0, p_onsite))
     requested = responded + np.round(rng.uniform(5, 90, n)).astype(np.int64)
-    late_arrival = rng.random(n) < 0.06
+    late_arrival = rng.random(n) < np.where(year2, 0.11, 0.06)
     arrive_min = np.where(late_arrival, rng.uniform(limit_arrive + 5, limit_arrive + 360, n),
                           np.clip(rng.lognormal(np.log(80), 0.5, n), 25, limit_arrive - 10))
     arrived = requested + np.round(arrive_min).astype(np.int64)
-    slow_fix = rng.random(n) < 0.04
+    slow_fix = rng.random(n) < np.where(year2, 0.03, 0.04)
     fix_min = np.where(slow_fix, rng.uniform(limit_fix + 10, limit_fix + 22 * 60, n),
                        np.clip(rng.lognormal(np.log(120), 0.7, n), 15, limit_fix - 10))
     fixed = arrived + np.round(fix_min).astype(np.int64)
@@ -648,14 +670,17 @@ def _bad_rows(df: pd.DataFrame, idx: pd.Index, rng: np.random.Generator) -> list
 
 
 # -- writing ---------------------------------------------------------------------------------------------
-def write_demo(raw_dir: Path, contract: Contract, seed: int = 7) -> list[Path]:
-    """Write one contract year of ticket exports into raw_dir; return the paths written.
+def write_demo(raw_dir: Path, contract: Contract, seed: int = 7, months: int | None = None) -> list[Path]:
+    """Write ``months`` months of demo exports (default :data:`DEMO_MONTHS`: contract year 1 and
+    part of year 2) into raw_dir: ticket registers, resident staff, inspections, advice reports,
+    third-party costs; return the paths written.
 
     Only the demo's own file names are written (an existing file of the same name is replaced;
-    no other file is touched). Same seed, same bytes."""
+    no other file is touched). Same seed and months, same bytes; ``months=12`` gives exactly the
+    one-year demo of earlier versions."""
     raw_dir = Path(raw_dir)
     raw_dir.mkdir(parents=True, exist_ok=True)
-    demo = generate_demo(contract, seed)
+    demo = generate_demo(contract, seed, months)
     paths = []
     for j, (name, style, rows) in enumerate(demo.files):
         fmt_rng = np.random.default_rng([seed, j])  # cell spelling choices, independent of the data
@@ -672,11 +697,11 @@ def write_demo(raw_dir: Path, contract: Contract, seed: int = 7) -> list[Path]:
         paths.append(path)
     from .demo_staff import write_staff_demo  # resident engineers: attendance, leave, work records (issue 4)
 
-    paths += write_staff_demo(raw_dir, contract, seed)
+    paths += write_staff_demo(raw_dir, contract, seed, months)
     from .demo_inspections import write_cost_demo, write_inspection_demo  # issues 5 and 6
 
-    paths += write_inspection_demo(raw_dir, contract, seed)
-    paths += write_cost_demo(raw_dir, contract, seed)
+    paths += write_inspection_demo(raw_dir, contract, seed, months)
+    paths += write_cost_demo(raw_dir, contract, seed, months)
     return paths
 
 

@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
@@ -17,9 +18,10 @@ from sla_lib.contract import load_contract, norm_name
 from sla_lib.demo import HEADERS, generate_demo, generate_tickets, planted_identifiers, write_demo
 
 CONTRACT = Path(__file__).resolve().parents[1] / "contract.yaml"
-NAMES = ["工单登记_2025Q3.xlsx", "工单登记_2025Q4.csv", "工单登记_2026Q1.csv", "工单登记_2026Q2.xlsx"]
+NAMES = ["工单登记_2025Q3.xlsx", "工单登记_2025Q4.csv", "工单登记_2026Q1.csv", "工单登记_2026Q2.xlsx",
+         "工单登记_2026Q3.xlsx", "工单登记_2026Q4.csv"]  # contract year 1, then year 2 up to October
 STAFF_NAMES = ["考勤日汇总_2025下半年.xlsx", "考勤打卡原始记录_2025-10.csv", "考勤打卡原始记录_2026上半年.csv",
-               "请假登记_2025-2026.csv", "成果交付登记_驻场月度工作记录.xlsx"]
+               "考勤打卡原始记录_2026下半年.csv", "请假登记_2025-2026.csv", "成果交付登记_驻场月度工作记录.xlsx"]
 INSPECTION_NAMES = ["巡检单登记_2025-2026.xlsx", "信息化建设建议登记.csv", "第三方维修费用登记.csv"]
 ALL_NAMES = NAMES + STAFF_NAMES + INSPECTION_NAMES
 MISSING = {"", "-", "无"}
@@ -121,8 +123,9 @@ def test_file_set_and_encodings(written):
     bom = (raw / "工单登记_2026Q1.csv").read_bytes()
     assert bom.startswith(b"\xef\xbb\xbf")
     assert bom[3:].decode("utf-8").startswith("工单号,报修时间,")
-    for name in ("工单登记_2025Q3.xlsx", "工单登记_2026Q2.xlsx"):
+    for name in ("工单登记_2025Q3.xlsx", "工单登记_2026Q2.xlsx", "工单登记_2026Q3.xlsx"):
         assert (raw / name).read_bytes()[:2] == b"PK"
+    assert (raw / "工单登记_2026Q4.csv").read_bytes().decode("gb18030").startswith("工单号,报修时间,")
 
 
 def test_date_spellings_per_file(rows):
@@ -138,6 +141,10 @@ def test_date_spellings_per_file(rows):
     cells = [v for v in q2 if isinstance(v, dt.datetime)]
     assert text and cells
     assert all(re.fullmatch(r"2026年[4-6]月\d{1,2}日 \d{1,2}:\d{2}", v) for v in text)
+    # year 2: the styles start again; the last export holds October only (the span ends 2026-11-01)
+    assert all(isinstance(r["报修时间"], dt.datetime) and 7 <= r["报修时间"].month <= 9
+               for r in rows["工单登记_2026Q3.xlsx"])
+    assert all(re.fullmatch(r"2026/10/\d{1,2} \d{1,2}:\d{2}", r["报修时间"]) for r in rows["工单登记_2026Q4.csv"])
     # missing cells: blank in xlsx and in the BOM csv; blank, '-' or '无' in the GBK csv
     gbk_plan = Counter(r["方案提供时间"] for r in rows["工单登记_2025Q4.csv"] if not _DATE.match(r["方案提供时间"]))
     assert {"", "-", "无"} <= set(gbk_plan)
@@ -146,12 +153,15 @@ def test_date_spellings_per_file(rows):
 
 
 def test_ticket_count_ids_and_quarters(tickets):
-    assert 5500 <= len(tickets) <= 6500
+    year1 = [t for t in tickets if t["_reported"] < dt.datetime(2026, 7, 1)]
+    assert 5500 <= len(year1) <= 6500  # ~6,000 a year
+    assert 1700 <= len(tickets) - len(year1) <= 2300  # four months of year 2
     ids = [t["工单号"] for t in tickets]
     assert len(set(ids)) == len(ids)
     assert all(re.fullmatch(r"GD20(25|26)\d{2}\d{4}", i) for i in ids)
     reported = [t["_reported"] for t in tickets]
-    assert min(reported) >= dt.datetime(2025, 7, 1) and max(reported) < dt.datetime(2026, 7, 1)
+    assert min(reported) >= dt.datetime(2025, 7, 1) and max(reported) < dt.datetime(2026, 11, 1)
+    assert max(reported) >= dt.datetime(2026, 10, 31)
     normal = [t for t in tickets if not t["工单号"][8:].startswith("99")]
     assert [t["_reported"] for t in normal] == sorted(t["_reported"] for t in normal)
     assert all(t["工单号"][2:8] == t["_reported"].strftime("%Y%m") for t in tickets)
@@ -188,11 +198,14 @@ def test_weekends_holidays_and_makeup_days(tickets):
     assert sum(per_day[d] for d in national_day) > 0
     assert max(per_day[d] for d in national_day) < 15
     makeup = [dt.date(2025, 9, 28), dt.date(2025, 10, 11), dt.date(2026, 1, 4), dt.date(2026, 2, 14),
-              dt.date(2026, 2, 28), dt.date(2026, 5, 9)]
+              dt.date(2026, 2, 28), dt.date(2026, 5, 9), dt.date(2026, 9, 20), dt.date(2026, 10, 10)]
     ordinary_weekend = [d for d in per_day if d.weekday() >= 5 and d not in makeup
-                        and not dt.date(2025, 10, 1) <= d <= dt.date(2025, 10, 8)]
+                        and not dt.date(2025, 10, 1) <= d <= dt.date(2025, 10, 8)
+                        and not dt.date(2026, 10, 1) <= d <= dt.date(2026, 10, 7)]
+    national_day_2026 = [dt.date(2026, 10, d) for d in range(1, 8)]
+    assert 0 < sum(per_day[d] for d in national_day_2026) and max(per_day[d] for d in national_day_2026) < 15
     avg_weekend = sum(per_day[d] for d in ordinary_weekend) / len(ordinary_weekend)
-    # 2026-05-09 (a make-up Saturday) is inside the contract year; all of them behave like working days
+    # make-up Saturdays and Sundays (2026-09-20, 2026-10-10 in year 2) behave like working days
     assert all(per_day[d] > 2 * avg_weekend for d in makeup), [(d, per_day[d]) for d in makeup]
     assert per_day[dt.date(2025, 10, 11)] > 0 and per_day[dt.date(2025, 9, 28)] > 0
 
@@ -207,7 +220,7 @@ def test_onsite_open_and_excluded(tickets):
     open_ = [t for t in tickets if t["状态"] == "处理中"]
     assert 3 <= len(open_) <= 30
     assert all(_parse(t["解决时间"]) is None for t in open_)
-    assert sum(t["_reported"] >= dt.datetime(2026, 6, 27) for t in open_) >= 3
+    assert sum(t["_reported"] >= dt.datetime(2026, 10, 28) for t in open_) >= 3  # the end of the span
     assert {t["状态"] for t in tickets} == {"已解决", "已关闭", "处理中"}
     excluded = Counter(t["排除原因"] for t in tickets if t["排除原因"] not in (None, "", "-", "无"))
     assert set(excluded) == {"不可抗力", "第三方接口", "院方原因"}
@@ -225,7 +238,8 @@ def test_bad_and_contradicting_rows(rows, contract):
     lookup = contract.system_lookup()
     assert sum(lookup.get(norm_name(r["系统名称"])) is None for r in gbk) == 2  # OA and a blank one
     assert sum(r["报修时间"] == "" for r in gbk) == 1
-    for other in ("工单登记_2025Q3.xlsx", "工单登记_2026Q1.csv", "工单登记_2026Q2.xlsx"):
+    for other in ("工单登记_2025Q3.xlsx", "工单登记_2026Q1.csv", "工单登记_2026Q2.xlsx", "工单登记_2026Q3.xlsx",
+                  "工单登记_2026Q4.csv"):
         assert all(r["工单号"] and r["工单号"].startswith("GD") is not False for r in rows[other])
         assert all(isinstance(_parse(r["报修时间"]), dt.datetime) for r in rows[other])
     by_id = {r["工单号"]: r for r in gbk}
@@ -280,3 +294,27 @@ def test_generation_is_fast_and_shared(contract):
     assert list(HEADERS) == [c for c in df.columns if c in HEADERS]
     assert df["ticket_id"].is_unique and df["reported_at"].is_monotonic_increasing
     assert set(df["system"]) == {s.code for s in contract.systems}
+
+
+def test_year_two_differs_from_year_one(contract):
+    """Same draws, other probabilities: in year 2 the vendor answers faster in working hours and
+    arrives on site late more often (so the review's year comparison has something to show)."""
+    df = generate_tickets(contract, seed=7)
+    y2 = df["reported_at"] >= "2026-07-01"
+    late_resp = (df["responded_at"] - df["reported_at"]) > pd.Timedelta(minutes=20)
+    onsite = df["onsite"] & df["arrived_at"].notna()
+    late_arr = (df["arrived_at"] - df["onsite_requested_at"]) > pd.Timedelta(hours=4)
+    day = df["reported_at"].dt.day_of_week.lt(5) & df["reported_at"].dt.hour.between(9, 11)
+    assert late_resp[day & y2].mean() < late_resp[day & ~y2].mean()
+    assert late_arr[onsite & y2].mean() > late_arr[onsite & ~y2].mean()
+
+
+def test_twelve_months_is_the_one_year_demo(tmp_path, contract):
+    paths = write_demo(tmp_path, contract, seed=7, months=12)
+    names = [p.name for p in paths]
+    assert [n for n in names if n.startswith("工单登记")] == NAMES[:4]
+    one = generate_tickets(contract, seed=7, months=12)
+    assert one["reported_at"].max() < pd.Timestamp("2026-07-01") <= one["reported_at"].max() + pd.Timedelta(days=1)
+    assert 5500 <= len(one) <= 6500 and one["status"].eq("处理中").sum() >= 3  # open at the end of year 1
+    with pytest.raises(ValueError, match="at least 1"):
+        generate_tickets(contract, seed=7, months=0)

@@ -92,11 +92,11 @@ def sha256(path: Path) -> str:
 # -- the simulated year, shared -------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def year(tmp_path_factory):
-    """Daily `sla scheduled --today D` from 2025-07-01 to 2026-07-31 with the four demo exports in
-    data/raw/ from the first day: the first run loads them, then each month must be rendered on the
+    """Daily `sla scheduled --today D` from 2025-07-01 to 2026-07-31 with the one-year demo
+    (``months=12``: four ticket exports and the other exports of year 1) in data/raw/ from the first day: the first run loads them, then each month must be rendered on the
     1st of the next month and never again."""
     base = project(tmp_path_factory.mktemp("year"))
-    exports = write_demo(base / "raw", load_contract(base / "contract.yaml"), seed=7)
+    exports = write_demo(base / "raw", load_contract(base / "contract.yaml"), seed=7, months=12)
     runs = []
     t0 = time.perf_counter()
     day = FIRST_DAY
@@ -424,14 +424,14 @@ def test_clear_errors_exit_2_and_are_logged(tmp_path):
 
 
 def test_quarterly_exports_change_only_the_months_they_touch(tmp_path):
-    """The fingerprint on real data: loading the four demo exports one by one adds their quarter's
+    """The fingerprint on real data: loading the four ticket exports of the one-year demo one by one adds their quarter's
     months and changes no earlier month, except 2026-02, whose one open clock (elapsed time up to
     as_of) moves when the last export moves as_of from 2026-04-15 to 2026-07-03."""
     from sla_lib.ingest import ingest
 
     contract_path = project(tmp_path) / "contract.yaml"
     contract = load_contract(contract_path)
-    paths = [p for p in write_demo(tmp_path / "raw", contract, seed=7) if p.name.startswith("工单登记")]
+    paths = [p for p in write_demo(tmp_path / "raw", contract, seed=7, months=12) if p.name.startswith("工单登记")]
     assert len(paths) == 4
     db = tmp_path / "sla.duckdb"
     steps, before = [], {}
