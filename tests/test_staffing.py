@@ -1,5 +1,6 @@
 """Resident engineers (issue 4): roster in the contract file, attendance findings per working day and
-person, leave approval, coverage, monthly work records, the demo year and the report section.
+person, leave approval, coverage, monthly work records, the demo span (contract year 1 and July-October
+of year 2; ``months=12`` is the one-year demo) and the report section.
 
 Every case is a real export file (xlsx / csv) loaded by `sla_lib.ingest.ingest` into a real DuckDB
 file; expected values are worked out by hand from sla-rules.md "Resident staff" and docs/staffing.md.
@@ -23,10 +24,15 @@ from sla_lib.contract import load_contract
 from sla_lib.demo import write_demo
 from sla_lib.demo_staff import (
     BOTH_FILE,
+    FILES,
     LEAVE_FILE,
+    PUNCH_FILE,
+    RECORD_FILE,
     SUMMARY_FILE,
+    YEAR2_PUNCH_FILE,
     record_events,
     staff_events,
+    write_staff_demo,
 )
 from sla_lib.errors import ContractError
 from sla_lib.ingest import ingest
@@ -350,8 +356,11 @@ def test_no_register_no_records_and_no_attendance_no_days(tmp_path):
     assert with_con(db, staffing.has_record_register) is False
 
 
-# -- the demo year: every planted event in the right month, nothing else flagged -------------------------------------
-MONTHS = [f"2025-{m:02d}" for m in range(7, 13)] + [f"2026-{m:02d}" for m in range(1, 7)]
+# -- the demo span: every planted event in the right month, nothing else flagged ------------------------------------
+YEAR1_MONTHS = [f"2025-{m:02d}" for m in range(7, 13)] + [f"2026-{m:02d}" for m in range(1, 7)]
+YEAR2_MONTHS = ["2026-07", "2026-08", "2026-09", "2026-10"]
+MONTHS = YEAR1_MONTHS + YEAR2_MONTHS  # the default demo span: 16 months
+OFF_SITE = ("leave", "leave_irregular", "absent")
 
 
 @pytest.fixture(scope="module")
@@ -363,11 +372,20 @@ def demo(tmp_path_factory):
     return {"base": base, "db": db, "contract": contract, "paths": paths}
 
 
+def _uncovered(events, names=("李工", "王工")) -> set:
+    """Dates on which every rostered person has a planted off-site status (leave or absence)."""
+    off = {}
+    for e in events:
+        if e.status in OFF_SITE:
+            off.setdefault(e.date, set()).add(e.person)
+    return {d for d, who in off.items() if who == set(names)}
+
+
 def test_every_planted_event_and_nothing_else(demo):
     db, contract = demo["db"], demo["contract"]
     events = staff_events(contract, seed=7)
-    assert {e.status for e in events} == {"late", "left_early", "missing_punch", "leave", "leave_irregular",
-                                         "absent", "non_working_day", "present"}
+    assert {e.status for e in events} == {"late", "left_early", "late_left_early", "missing_punch", "leave",
+                                         "leave_irregular", "absent", "non_working_day", "present"}
     got = days(db)
     for e in events:
         row = got[(e.date, e.person)]
@@ -376,28 +394,39 @@ def test_every_planted_event_and_nothing_else(demo):
     assert all(month[f"{e.date}/{e.person}"] == e.month for e in events)
     unusual = {k for k, v in got.items() if v[0] != "present"}
     assert unusual == {(e.date, e.person) for e in events if e.status != "present"}
-    # every working day of the contract year, for both, and no holiday
+    # every working day of the span (2025-07-01 .. 2026-10-31), for both, and no holiday; the last
+    # working day is Friday 30 October 2026
     counted = q(db, "SELECT person, count(*), min(work_date), max(work_date) FROM staffing_days WHERE counted "
                     "GROUP BY 1 ORDER BY 1")
-    n_working = sum(chinese_calendar.is_workday(D(2025, 7, 1) + dt.timedelta(days=i)) for i in range(365))
-    assert counted == [("李工", n_working, D(2025, 7, 1), D(2026, 6, 30)),
-                       ("王工", n_working, D(2025, 7, 1), D(2026, 6, 30))]
-    assert q(db, "SELECT count(*) FROM staffing_coverage WHERE NOT covered") == [(0,)]
+    year1 = sum(chinese_calendar.is_workday(D(2025, 7, 1) + dt.timedelta(days=i)) for i in range(365))
+    year2 = sum(chinese_calendar.is_workday(D(2026, 7, 1) + dt.timedelta(days=i)) for i in range(123))
+    assert year2 == 23 + 21 + 22 + 18  # July, August, September (Sun 20 in, 25 out), October (8-10, 12-30)
+    assert counted == [("李工", year1 + year2, D(2025, 7, 1), D(2026, 10, 30)),
+                       ("王工", year1 + year2, D(2025, 7, 1), D(2026, 10, 30))]
+    # the only day nobody is on site: 王工 on annual leave, 李工 on sick leave approved too late
+    assert _uncovered(events) == {D(2026, 8, 12)}
+    assert q(db, "SELECT work_date FROM staffing_coverage WHERE NOT covered") == [(D(2026, 8, 12),)]
     assert q(db, "SELECT count(*) FROM staffing_days WHERE other_shape_differs") == [(0,)]
 
 
 def test_each_month_s_report_lists_exactly_its_planted_findings(demo):
     db, contract = demo["db"], demo["contract"]
-    label = {"late": "迟到", "left_early": "早退", "missing_punch": "缺卡", "leave_irregular": "请假手续不全",
-             "absent": "未请假缺勤"}
+    label = {"missing_punch": "缺卡", "leave_irregular": "请假手续不全", "absent": "未请假缺勤"}
     events = staff_events(contract, seed=7)
+    uncovered = _uncovered(events)
     for m in MONTHS:
         found = with_con(db, staffing.findings_list, contract, m)
         got = sorted((r["日期"], r["姓名"], r["情况"], None if r["分钟"] is None or r["分钟"] != r["分钟"]
                       else int(r["分钟"])) for r in found.astype(object).to_dict("records"))
-        want = sorted((str(e.date), e.person, label[e.status], e.minutes or None) for e in events
-                      if e.month == m and e.status in label)
-        assert got == want, m
+        want = [(str(e.date), e.person, "迟到", e.late_minutes) for e in events if e.month == m and e.late_minutes]
+        want += [(str(e.date), e.person, "早退", e.early_minutes) for e in events if e.month == m and e.early_minutes]
+        want += [(str(e.date), e.person, label[e.status], None) for e in events if e.month == m and e.status in label]
+        want += [(str(d), "—", "无人在岗", None) for d in uncovered if f"{d:%Y-%m}" == m]
+        assert got == sorted(want), m
+    # 7-14: late and early on the same day, two findings
+    found = with_con(db, staffing.findings_list, contract, "2026-07")
+    assert found[["日期", "姓名", "情况", "分钟"]].astype(object).values.tolist() == [
+        ["2026-07-14", "李工", "迟到", 6], ["2026-07-14", "李工", "早退", 18], ["2026-07-28", "王工", "迟到", 16]]
 
 
 def test_demo_monthly_records(demo):
@@ -405,15 +434,37 @@ def test_demo_monthly_records(demo):
     got = {p: (s, late) for p, s, late in q(db, "SELECT period, status, late_working_days FROM monthly_records")}
     want = {r.period: (r.status, r.late_working_days) for r in record_events(contract, seed=7)}
     assert want["2026-03"] == ("late", 3) and want["2026-02"] == ("missing", None)
-    assert got["2026-07"] == ("not_yet_due", None)  # as_of 2026-07-03: July's record is due in August
+    assert want["2026-08"] == ("late", 15) and want["2026-09"] == ("on_time", None)
+    assert want["2026-10"] == ("not_yet_due", None)
+    # as_of is the last ticket before the export (2026-11-03 16:00), some time on 1-3 November: June's
+    # and July's records are past due and on time, October's is due Friday 6 November
+    assert got["2026-06"] == got["2026-07"] == ("on_time", None)
+    assert got["2026-10"] == got["2026-11"] == ("not_yet_due", None) and max(got) == "2026-11"
     assert {p: got[p] for p in want} == want
+    due = dict(q(db, "SELECT period, due_date FROM monthly_records WHERE period >= '2026-06'"))
+    assert due == {
+        "2026-06": D(2026, 7, 7),  # 1-3, 6, 7 July
+        "2026-07": D(2026, 8, 7),  # 3-7 August
+        "2026-08": D(2026, 9, 7),  # 1-4, 7 September
+        "2026-09": D(2026, 10, 13),  # 1-7 October National Day; 8, 9, Sat 10 (make-up), 12, 13
+        "2026-10": D(2026, 11, 6),  # 2-6 November
+        "2026-11": D(2026, 12, 7),  # 1-4, 7 December
+    }
+    # August's record: submitted Monday 28 September, 15 working days after Monday 7 September: 8-11,
+    # 14-18, Sunday 20 (make-up), 21-24, 28; the Mid-Autumn holiday 25-27 and Saturday 26 do not count
+    assert q(db, "SELECT submitted_at, late_working_days FROM monthly_records WHERE period = '2026-08'") == [
+        (dt.datetime(2026, 9, 28, 14, 20), 15)]
+    # September's: on the due date, 17:45 (a Monday-Friday calendar would have made it late)
+    assert q(db, "SELECT submitted_at, status FROM monthly_records WHERE period = '2026-09'") == [
+        (dt.datetime(2026, 10, 13, 17, 45), "on_time")]
+    assert q(db, "SELECT submissions FROM monthly_records WHERE period = '2026-10'") == [(0,)]
 
 
 def test_demo_monthly_records_of_october_to_december(demo):
     db, contract = demo["db"], demo["contract"]
     got = {p: s for p, s in q(db, "SELECT period, status FROM monthly_records")}
     assert {p: got[p] for p in ("2025-10", "2025-11", "2025-12")} == {
-        r.period: r.status for r in record_events(contract, seed=7) if r.period[5:] in ("10", "11", "12")}
+        r.period: r.status for r in record_events(contract, seed=7) if r.period in ("2025-10", "2025-11", "2025-12")}
 
 
 def test_both_attendance_shapes_of_the_same_days_give_the_same_findings(demo, tmp_path):
@@ -429,6 +480,127 @@ def test_both_attendance_shapes_of_the_same_days_give_the_same_findings(demo, tm
     fa = with_con(a, staffing.findings_list, contract, "2025-10").drop(columns="来源")
     fb = with_con(b, staffing.findings_list, contract, "2025-10").drop(columns="来源")
     assert fa.equals(fb) and len(fa) == 3
+
+
+def test_year_two_make_up_days_holidays_and_the_uncovered_day(demo):
+    """Contract year 2 in the demo (office-app punches, UTF-8 with BOM, to the minute): Mid-Autumn
+    25-27 September with Sunday 20 September worked, National Day 1-7 October with Saturday 10
+    October worked; summer hours to 30 September, winter hours from 1 October (08:00-17:30 both)."""
+    db, contract = demo["db"], demo["contract"]
+    rows = {(d, p): r for d, p, *r in q(db, """
+        SELECT work_date, person, status, late_minutes, early_minutes, missing_punch, expected_start, expected_end,
+               working_day, counted, source_file FROM staffing_days WHERE work_date >= '2026-07-01'""")}
+
+    def at(d, h, m=0):
+        return dt.datetime.combine(d, T(h, m))
+
+    d = D(2026, 9, 20)  # make-up Sunday: counted, late from 08:00
+    assert rows[(d, "王工")][:8] == ["late", 14, 0, None, at(d, 8), at(d, 17, 30), True, True]
+    assert rows[(d, "王工")][8].endswith(YEAR2_PUNCH_FILE)
+    assert rows[(d, "李工")][:2] == ["present", 0]
+    d = D(2026, 10, 10)  # make-up Saturday, winter hours
+    assert rows[(d, "李工")][:8] == ["late", 21, 0, None, at(d, 8), at(d, 17, 30), True, True]
+    assert rows[(D(2026, 7, 14), "李工")][:3] == ["late_left_early", 6, 18]  # 08:06, 17:12
+    assert rows[(D(2026, 8, 27), "王工")][:3] == ["left_early", 0, 45]  # 16:45
+    assert rows[(D(2026, 10, 15), "王工")][:4] == ["missing_punch", 0, None, "check_out"]
+    assert rows[(D(2026, 10, 3), "李工")][0] == "non_working_day"  # National Day duty: shown, not counted
+    assert rows[(D(2026, 10, 3), "李工")][6:8] == [False, False]
+    holidays = [D(2026, 9, 25), D(2026, 9, 26), D(2026, 9, 27)] + [D(2026, 10, k) for k in range(1, 8)]
+    assert sorted(k for k in rows if k[0] in holidays) == [(D(2026, 10, 3), "李工")]
+    per_month = q(db, "SELECT month, count(*) FILTER (WHERE counted) FROM staffing_days "
+                      "WHERE month >= '2026-07' AND person = '王工' GROUP BY 1 ORDER BY 1")
+    assert per_month == [("2026-07", 23), ("2026-08", 21), ("2026-09", 22), ("2026-10", 18)]
+
+    # 12 August: 王工 on approved annual leave (10-14 August, hand-over 李工), 李工 off sick with the
+    # approval at 10:20 that morning and nobody to hand over to: no resident on site
+    assert q(db, "SELECT work_date, rostered, present, on_leave, covered, all_present FROM staffing_coverage "
+                 "WHERE work_date BETWEEN '2026-08-11' AND '2026-08-13' ORDER BY 1") == [
+        (D(2026, 8, 11), 2, 1, 1, True, False), (D(2026, 8, 12), 2, 0, 2, False, False),
+        (D(2026, 8, 13), 2, 1, 1, True, False)]
+    assert q(db, "SELECT person, start_at, status, issue, working_days FROM leave_checks "
+                 "WHERE start_at >= '2026-07-01' ORDER BY start_at, person") == [
+        ("王工", dt.datetime(2026, 8, 10), "approved", None, 5),
+        ("李工", dt.datetime(2026, 8, 12), "irregular",
+         "审批晚于请假开始（审批 2026-08-12 10:20，开始 2026-08-12）；未指定交接人", 1),
+        ("李工", dt.datetime(2026, 10, 8), "approved", None, 2),  # Thursday and Friday after National Day
+    ]
+    found = with_con(db, staffing.findings_list, contract, "2026-08")
+    assert found[["日期", "姓名", "情况", "分钟"]].astype(object).where(found.notna(), None).values.tolist() == [
+        ["2026-08-12", "—", "无人在岗", None], ["2026-08-12", "李工", "请假手续不全", None],
+        ["2026-08-27", "王工", "早退", 45]]
+    totals = with_con(db, staffing.month_totals, contract, "2026-10").set_index("项目")
+    assert totals.loc["应出勤（工作日）"].tolist() == [18, 18, 36]
+    assert totals.loc["在岗"].tolist() == [16, 18, 34]  # 李工 on leave 8 and 9 October
+    assert totals.loc["迟到（分钟）"].tolist() == [21, 0, 21]
+    assert totals.loc["缺卡"].tolist() == [0, 1, 1]
+    assert totals.loc["非工作日出勤（天，不计入）"].tolist() == [1, 0, 1]
+    # all present but on 8 and 9 October (李工 on leave); a late arrival or a missing punch is on site
+    assert with_con(db, staffing.coverage_table, "2026-10").iloc[0].tolist() == [18, 18, 16, 0, 0]
+
+
+# sha256 of the one-year demo's files (seed 7), written before the demo span grew: months=12 must
+# reproduce them byte for byte (the xlsx zips are stamped with the export instant 2026-07-03 16:00)
+ONE_YEAR_SHA256 = {
+    SUMMARY_FILE: "c5fa60c0057ab2bd2ee96f732948ae3f3475fc802f07325f1fc1990681e93bc7",
+    BOTH_FILE: "ff375a3a134d0efa149b7ccb4ebfa5f20f9f4803e9f0d88066a803c70c8a2d13",
+    PUNCH_FILE: "6353e861d42b969da1b7730b1a694888fb4fd421e6d55ccd1e3ae3cce7d48e13",
+    LEAVE_FILE: "c2c8f548b7babf4ebe31fa0aa624fff8ae829993e01cf745b0286794f82ba1f4",
+    RECORD_FILE: "93a838886f4987753f84324c0c3d53172f85d1ac270c0e1fc93f0538965ea3fa",
+}
+
+
+def test_twelve_months_is_the_one_year_demo_and_year_one_never_moves(tmp_path, contract):
+    import hashlib
+
+    from openpyxl import load_workbook
+
+    one = write_staff_demo(tmp_path / "y1", contract, 7, 12)
+    assert [p.name for p in one] == list(FILES)
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in one} == ONE_YEAR_SHA256
+    full = write_staff_demo(tmp_path / "y16", contract, 7)
+    assert [p.name for p in full] == [SUMMARY_FILE, BOTH_FILE, PUNCH_FILE, YEAR2_PUNCH_FILE, LEAVE_FILE, RECORD_FILE]
+    a, b = tmp_path / "y1", tmp_path / "y16"
+    # year 1 is the same whatever the span: raw punches byte for byte, the same summary rows, the leave
+    # file and the register only gain the year-2 rows at their end
+    assert (a / BOTH_FILE).read_bytes() == (b / BOTH_FILE).read_bytes()
+    assert (a / PUNCH_FILE).read_bytes() == (b / PUNCH_FILE).read_bytes()
+    h1 = [dt.datetime.strptime(line.split(",")[1], "%Y/%m/%d %H:%M:%S")
+          for line in (a / PUNCH_FILE).read_text(encoding="gbk").splitlines()[1:]]
+    assert min(h1).date() == D(2026, 1, 4) and max(h1).date() == D(2026, 6, 30)  # Sunday 4 January: make-up
+
+    def rows(path, skip):
+        return [r for r in load_workbook(path).active.iter_rows(min_row=skip, values_only=True)]
+
+    assert rows(a / SUMMARY_FILE, 3) == rows(b / SUMMARY_FILE, 3)
+    leave_a, leave_b = (a / LEAVE_FILE).read_bytes(), (b / LEAVE_FILE).read_bytes()
+    assert leave_b.startswith(leave_a)
+    assert leave_b[len(leave_a):].decode("utf-8").splitlines() == [
+        "王工,2026-08-10,2026-08-14,年假,2026-08-03 10:15,信息科主任,李工",
+        "李工,2026-08-12,2026-08-12,病假,2026-08-12 10:20,信息科主任,",
+        "李工,2026-10-08,2026-10-09,年假,2026-09-28 15:30,信息科主任,王工"]
+    reg_a, reg_b = rows(a / RECORD_FILE, 2), rows(b / RECORD_FILE, 2)
+    assert len(reg_a) == 11 and reg_b[:11] == reg_a  # February 2026 is missing
+    assert reg_a[-1][2].date() == D(2026, 7, 2)  # June, before the one-year export
+    july, august, september = (r[2] for r in reg_b[11:])  # October's is not due before the export
+    assert D(2026, 8, 3) <= july.date() <= D(2026, 8, 7)
+    assert (august, september) == (dt.datetime(2026, 9, 28, 14, 20), dt.datetime(2026, 10, 13, 17, 45))
+    # the year-2 punches: the office app's export, UTF-8 with BOM, to the minute
+    y2 = (b / YEAR2_PUNCH_FILE).read_bytes()
+    assert y2.startswith(b"\xef\xbb\xbf")
+    lines = y2.decode("utf-8-sig").splitlines()
+    assert lines[0] == "姓名,打卡时间,打卡结果,打卡设备"
+    assert "王工,2026-09-20 08:14,迟到,移动办公打卡" in lines and "李工,2026-10-10 08:21,迟到,移动办公打卡" in lines
+    stamps = [line.split(",")[1] for line in lines[1:]]
+    assert min(stamps)[:10] == "2026-07-01" and max(stamps)[:10] == "2026-10-30"
+    assert not any(t[:10] in ("2026-09-25", "2026-10-01", "2026-10-07") for t in stamps)
+    # the truth lists: year 1 the same, year 2 added
+    assert staff_events(contract, 7, 12) == [e for e in staff_events(contract, 7) if e.date < D(2026, 7, 1)]
+    assert record_events(contract, 7, 12) == record_events(contract, 7)[:12]
+    # loaded alone, the one-year files end in June: the June record on time, July's not yet due
+    db = load(tmp_path / "sla.duckdb", one)
+    assert q(db, "SELECT max(work_date) FROM staffing_days") == [(D(2026, 6, 30),)]
+    got = q(db, "SELECT period, status FROM monthly_records WHERE period >= '2026-05' ORDER BY 1")
+    assert got == [("2026-05", "on_time"), ("2026-06", "on_time"), ("2026-07", "not_yet_due")]
 
 
 # -- the report section, through real papermill ----------------------------------------------------------------------
