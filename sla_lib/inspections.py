@@ -173,10 +173,10 @@ def coverage(con, contract: Contract, cal: WorkCalendar | None = None) -> pd.Dat
                                    ascending=[False, False, False, True]).iloc[0]
             if best["_ok"]:
                 status = "done"
-            elif not best["_long"]:
-                status = "too_short"
+            elif best["_long"] or pd.isna(best["end_date"]):
+                status = "incomplete_sheet"  # an empty end date: the time is not filled in (docs/inspections.md)
             else:
-                status = "incomplete_sheet"
+                status = "too_short"
             rows.append(base | dict(
                 status=status, inspection_id=best["inspection_id"], start_date=best["start_date"],
                 end_date=best["end_date"], working_days=int(best["working_days"]),

@@ -57,7 +57,8 @@ def test_each_status_from_hand_made_sheets(tmp_path, contract):
     ae = cell(df, "AE", "2026-Q1")
     assert (ae["status"], ae["missing_fields"], ae["inspections_in_quarter"]) == ("incomplete_sheet", "巡检结果", 2)
     fu = cell(df, "FOLLOWUP", "2026-Q1")
-    assert (fu["status"], fu["missing_fields"]) == ("too_short", "结束日期")
+    # no end date: the time is not filled in, so the sheet is incomplete (not a short inspection)
+    assert (fu["status"], fu["missing_fields"], fu["working_days"]) == ("incomplete_sheet", "结束日期", 0)
     assert cell(df, "CRITICAL", "2026-Q1")["status"] == "missing"
     assert cell(df, "LIS", "2026-Q2")["status"] == "done"  # inspected before the quarter ended
     assert cell(df, "EMR", "2026-Q2")["status"] == "not_yet_due"
@@ -122,24 +123,81 @@ def test_recompute_writes_the_tables(tmp_path, contract):
     assert con.execute("SELECT count(*) FROM advice_reports").fetchall() == [(4,)]
 
 
-def test_demo_inspections_show_every_planted_case(tmp_path, contract):
-    from sla_lib.demo_inspections import ADVICE, PLANTED, write_inspection_demo
+def _ingest_demo(tmp_path, contract, months=None):
+    from sla_lib.demo import demo_span
+    from sla_lib.demo_inspections import write_inspection_demo
     from sla_lib.ingest import ingest
 
     from .conftest import CONTRACT
 
-    raw = tmp_path / "raw"
-    paths = write_inspection_demo(raw, contract)
-    assert [p.read_bytes() for p in paths] == [p.read_bytes() for p in write_inspection_demo(tmp_path / "b", contract)]
-    res = ingest(paths, tmp_path / "sla.duckdb", CONTRACT, echo=lambda *_: None)
+    paths = write_inspection_demo(tmp_path / "raw", contract, 7, months)
+    as_of = f"{demo_span(contract, months)[2]:%Y-%m-%d %H:%M}"  # the export instant, as the ticket data gives
+    res = ingest(paths, tmp_path / "sla.duckdb", CONTRACT, as_of=as_of, echo=lambda *_: None)
     assert [(f.kind, f.rows_rejected) for f in res.files] == [("inspections", 0), ("deliverables", 0)]
-    con = sdb.connect(tmp_path / "sla.duckdb", read_only=True)
-    cov = con.execute("SELECT system, quarter, status, working_days FROM inspection_coverage "
-                      "WHERE contract_year = 1").fetchall()
+    return paths, sdb.connect(tmp_path / "sla.duckdb", read_only=True)
+
+
+def test_demo_inspections_show_every_planted_case(tmp_path, contract):
+    from sla_lib.demo_inspections import ADVICE, PLANTED, write_inspection_demo
+
+    paths, con = _ingest_demo(tmp_path, contract)  # default span: 16 months, export 2026-11-03 16:00
+    assert [p.read_bytes() for p in paths] == [p.read_bytes() for p in write_inspection_demo(tmp_path / "b", contract)]
+    cov = con.execute("SELECT system, quarter, status, working_days FROM inspection_coverage").fetchall()
     got = {(s, q): (st, wd) for s, q, st, wd in cov}
-    assert len(got) == 28
+    assert len(got) == 56  # 7 systems x (4 quarters of year 1 + 4 of year 2)
     for key, (_, _, _, status, days) in PLANTED.items():
         assert got[key] == (status, days)
-    assert {v[0] for k, v in got.items() if k not in PLANTED} == {"done"}
-    adv = dict(con.execute("SELECT period, status FROM advice_reports WHERE contract_year = 1").fetchall())
-    assert adv == {q: st for q, (_, st) in ADVICE.items()}
+    finished = ["2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3"]  # 2026-Q3: year 2's first quarter
+    assert {v[0] for k, v in got.items() if k not in PLANTED and k[1] in finished} == {"done"}
+    assert {v[0] for k, v in got.items() if k not in PLANTED and k[1] not in finished} == {"not_yet_due"}
+    adv = dict(con.execute("SELECT period, status FROM advice_reports").fetchall())
+    assert adv == {q: st for q, (_, st) in ADVICE.items()} | {q: "not_yet_due" for q in ("2026-Q4", "2027-Q1",
+                                                                                        "2027-Q2")}
+
+
+def test_demo_year_two_by_hand(tmp_path, contract):
+    _, con = _ingest_demo(tmp_path, contract)
+    rows = con.execute("SELECT system, quarter, status, working_days, start_date, end_date FROM inspection_coverage "
+                       "WHERE contract_year = 2").fetchall()
+    y2 = {(s, q): (st, wd, a, b) for s, q, st, wd, a, b in rows}
+    # Thu 24 Sep .. Mon 28 Sep 2026: five calendar days, but Mid-Autumn is 25-27 Sep -> 24, 28
+    assert y2[("LIS", "2026-Q3")] == ("too_short", 2, D(2026, 9, 24), D(2026, 9, 28))
+    # Fri 18 .. Mon 21 Sep 2026: Sunday 20 Sep is a make-up working day (for National Day) -> 18, 20, 21
+    assert y2[("EMR", "2026-Q3")] == ("done", 3, D(2026, 9, 18), D(2026, 9, 21))
+    assert y2[("FOLLOWUP", "2026-Q3")][0] == "missing"  # the quarter ended 30 Sep, before as_of
+    # 2026-Q4 runs past as_of (3 Nov): a sheet already there is judged, the others are not yet due
+    # Fri 9 .. Mon 12 Oct: Saturday 10 Oct is a make-up working day, Sunday 11 is not -> 9, 10, 12
+    assert y2[("PASS", "2026-Q4")] == ("done", 3, D(2026, 10, 9), D(2026, 10, 12))
+    assert y2[("CRITICAL", "2026-Q4")] == ("done", 4, D(2026, 10, 19), D(2026, 10, 22))  # Mon .. Thu
+    for s in ("CP", "EMR", "FOLLOWUP", "LIS", "AE"):
+        assert y2[(s, "2026-Q4")][0] == "not_yet_due"
+    assert sum(st == "done" for st, *_ in y2.values()) == 7  # 5 of 7 in 2026-Q3, 2 so far in 2026-Q4
+    adv = {r[0]: r[1:] for r in con.execute("SELECT period, status, due_date, late_working_days FROM advice_reports "
+                                             "WHERE contract_year = 2").fetchall()}
+    # 5th working day after 30 Sep 2026: 1-7 Oct holiday; 8 (Thu), 9 (Fri), 10 (make-up Sat), 12, 13
+    assert adv["2026-Q3"] == ("late", D(2026, 10, 13), 1)  # submitted Wed 14 Oct
+    assert [adv[q][0] for q in ("2026-Q4", "2027-Q1", "2027-Q2")] == ["not_yet_due"] * 3
+
+
+def test_demo_of_twelve_months_is_the_one_year_demo(tmp_path, contract):
+    import hashlib
+
+    from openpyxl import load_workbook
+
+    from sla_lib.demo_inspections import ADVICE_FILE, INSPECTION_FILE, inspection_rows
+
+    paths, con = _ingest_demo(tmp_path, contract, months=12)
+    assert [p.name for p in paths] == [INSPECTION_FILE, ADVICE_FILE]
+    # the bytes of the one-year demo (before the demo span grew), seed 7; the xlsx zip is stamped
+    # with the export instant 2026-07-03 16:00
+    digest = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+    assert digest == {INSPECTION_FILE: "c8f502f7187ee07b0530caf543bad2f7d84433512dde8ebb2e28bc7a1ae07ceb",
+                      ADVICE_FILE: "66e67c7ca0453d5fe64acbb2e2fe17cb571516fe3e70397a11a3aa4a29053537"}
+    starts = [r[2] for r in load_workbook(paths[0]).active.iter_rows(min_row=2, values_only=True)]
+    assert len(starts) == 27 and max(starts).date() < D(2026, 7, 1)  # 7 x 4 sheets, one missing
+    assert con.execute("SELECT DISTINCT period FROM deliverables ORDER BY 1").fetchall() == [
+        ("2025-Q3",), ("2025-Q4",), ("2026-Q1",), ("2026-Q2",)]
+    assert con.execute("SELECT count(*) FROM inspection_coverage WHERE contract_year = 2 AND status <> 'not_yet_due'"
+                       ).fetchall() == [(0,)]
+    # year 2 has its own generators: the 16-month register starts with exactly the 12-month one
+    assert inspection_rows(contract, 7, 16)[:27] == inspection_rows(contract, 7, 12)
