@@ -82,7 +82,7 @@ def ledger(con, months: list[str] | None = None) -> pd.DataFrame:
     })
 
 
-def totals(con, months: list[str] | None = None) -> dict[str, float]:
+def totals(con, months: list[str] | None = None) -> dict[str, float | int]:
     """Sums of the recoverable and disputed costs (of ``months`` when given) and their counts."""
     out = {"recoverable": 0.0, "disputed": 0.0, "n_recoverable": 0, "n_disputed": 0}
     if not _exists(con):

@@ -143,10 +143,15 @@ def scorecard(con, contract: Contract, year: int) -> pd.DataFrame:
 
 
 def _staff_counts(con, table, ok, bad, start, end):
-    """staffing_coverage: one row per evaluated working day; monthly_records: one row per month."""
-    date_col = "work_date" if table == "staffing_coverage" else "due_date"
-    return con.execute(f"""SELECT count(*) FILTER (WHERE {ok}), count(*) FILTER (WHERE {bad}) FROM {table}
-                           WHERE {date_col} >= ? AND {date_col} < ?""", [start, end]).fetchall()[0]
+    """staffing_coverage: one row per evaluated working day, in the year by its date;
+    monthly_records: one row per month, in the year by the month it covers (June's record, due in
+    July, belongs to the year that holds June)."""
+    if table == "staffing_coverage":
+        where, args = "work_date >= ? AND work_date < ?", [start, end]
+    else:
+        where, args = "period >= ? AND period < ?", [f"{start:%Y-%m}", f"{end:%Y-%m}"]
+    return con.execute(f"SELECT count(*) FILTER (WHERE {ok}), count(*) FILTER (WHERE {bad}) FROM {table} "
+                       f"WHERE {where}", args).fetchall()[0]
 
 
 def _row(contract, cid, target, rate, breaches, detail):
@@ -351,11 +356,13 @@ def what_if_chart(wi: pd.DataFrame, contract: Contract):
                                  hovertemplate="%{x} " + d["unit"].iloc[0] + "：%{y:.1%}<extra></extra>"), 1, i)
         cur = d[d["is_contract"]]
         fig.add_trace(go.Scatter(x=cur["threshold"], y=cur["rate"], mode="markers+text", showlegend=False,
-                                 marker={"color": COLORS["超时"], "size": 11}, text=["合同"], textposition="top center"),
+                                 marker={"color": COLORS["超时"], "size": 11}, text=["合同"], textposition="bottom right"),
                       1, i)
         fig.update_xaxes(title_text=d["unit"].iloc[0], row=1, col=i)
     fig.update_yaxes(tickformat=".0%", range=[max(0.0, float(wi["rate"].min()) - 0.05), 1.005])
-    fig.update_layout(template=TEMPLATE, title="假设时限下的达标率（红点为现行合同时限）", height=330)
+    # low enough to sit under the one-page summary on an A4 landscape page
+    fig.update_layout(template=TEMPLATE, height=205, margin={"t": 55, "b": 40, "l": 50, "r": 20},
+                      title="若合同时限取其他值：本年度各条款的达标率（红点为现行时限），供拟定下一期合同参考")
     return fig
 
 
@@ -388,7 +395,8 @@ def summary_markdown(con, contract: Contract, year: int) -> str:
                  "（合同文件 scorecard 设置）。")
     lines.append("")
     for _, r in sc.iterrows():
-        lines.append(f"- **{r['条款']}**（{r['目标']}）：{r['结果']}，{r['说明']}；**{r['状态']}**")
+        verdict = "" if r["状态"] == "—" else f"；**{r['状态']}**"  # costs have amounts, not a status
+        lines.append(f"- **{r['条款']}**（{r['目标']}）：{r['结果']}，{r['说明']}{verdict}")
     return "\n".join(lines)
 
 
