@@ -34,6 +34,11 @@ BUILTIN_TS_FORMATS = [
 ]
 TS_EXAMPLE = "2026-03-05 08:07、2026/3/5 8:07、2026年3月5日 8:07、下午3:07 或 Excel 日期"
 YEAR_RANGE = (2000, 2100)
+# Timestamps of things that have happened (not leave, which is planned ahead): one later than the
+# moment of loading (plus a day for clock and time-zone slack) is a typing error (2062 for 2026);
+# loaded, it would become as_of and turn every open clock into a breach. docs/decisions.md.
+HAPPENED = {"tickets": None, "punches": ("punched_at",), "deliverables": ("submitted_at",)}  # None: all
+FUTURE_SLACK = dt.timedelta(days=1)
 SKIP_NAMES = {".gitkeep", ".DS_Store", "desktop.ini", "Thumbs.db"}
 TEXT_MASKED = ("description", "reporter", "department", "exclusion", "status", "note", "content", "findings",
                "result", "title", "leave_type")
@@ -230,6 +235,10 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
             checks.append((canon, f"raw_{canon} IS NOT NULL AND {canon} IS NULL", expected))
             checks.append((canon, f"year({canon}) NOT BETWEEN {YEAR_RANGE[0]} AND {YEAR_RANGE[1]}",
                            f"日期超出合理范围（应在 {YEAR_RANGE[0]}–{YEAR_RANGE[1]} 年之间）"))
+            if typ == "TIMESTAMP" and p.kind in HAPPENED and (HAPPENED[p.kind] is None or canon in HAPPENED[p.kind]):
+                now = dt.datetime.now().replace(microsecond=0)
+                checks.append((canon, f"{canon} > TIMESTAMP '{now + FUTURE_SLACK}' AND year({canon}) <= {YEAR_RANGE[1]}",
+                               f"时间晚于导入时刻（{now:%Y-%m-%d %H:%M}），不可能已发生，疑为日期笔误"))
         elif typ == "DOUBLE":
             sel.append(f"sla_num({rawc}) AS {canon}")
             checks.append((canon, f"raw_{canon} IS NOT NULL AND {canon} IS NULL", "应为数字，如 1200 或 1,200.50"))

@@ -213,6 +213,27 @@ def test_as_of_override_and_back_to_auto(tmp_path):
     assert q(db, "SELECT status FROM ticket_sla WHERE ticket_id='GD1' AND clause='response'") == [("breached",)]
 
 
+def test_a_time_after_the_load_is_a_typing_error_and_does_not_move_as_of(tmp_path):
+    """2062 for 2026: the row is rejected naming the column (loaded, it would become as_of and turn
+    every open clock into a breach); a leave request ahead of time is not an error."""
+    db = tmp_path / "sla.duckdb"
+    f = write_csv(tmp_path / "工单.csv", [
+        row("GD1", "2026-03-05 08:07"),  # open: pending or breached depends on as_of
+        row("GD2", "2026-03-09 08:00", responded="2026-03-09 08:01", resolved="2062-03-09 10:00"),
+    ])
+    res = load(tmp_path, f)
+    assert (res.files[0].rows_loaded, res.files[0].rows_rejected) == (1, 1)
+    rej = q(db, "SELECT source_row, column_name, reason, original_text FROM rejects")
+    assert len(rej) == 1 and rej[0][:2] == (3, "解决时间") and rej[0][3] == "2062-03-09 10:00"
+    assert "晚于导入时刻" in rej[0][2] and "笔误" in rej[0][2]
+    assert q(db, "SELECT value FROM meta WHERE key='as_of'") == [("2026-03-05 08:07:00",)]
+    leave = tmp_path / "请假登记.csv"
+    leave.write_text("姓名,开始时间,结束时间,请假类型,审批时间,审批人,交接人\r\n"
+                     "李工,2099-01-05,2099-01-06,年假,2026-03-01 09:00,信息科主任,王工\r\n", encoding="utf-8")
+    res = load(tmp_path, leave, kind="leave")
+    assert (res.files[0].rows_loaded, res.files[0].rows_rejected) == (1, 0)
+
+
 def test_rejects_command_lists_and_writes_a_safe_workbook(tmp_path, capsys):
     rows = [row("GD1", "2026-03-05 08:07"), row("=HYPERLINK(\"http://x\")", "bad", system="=1+1"),
             row("GD3", "@SUM(A1)", desc="-2+3")]
