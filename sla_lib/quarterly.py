@@ -46,18 +46,25 @@ def quarters_available(con) -> list[str]:
 
 
 def quarter_info(con, quarter: str) -> dict:
-    rows = con.execute("""SELECT contract_year, quarter_start, quarter_end, covered_start, covered_end, partial
-                          FROM inspection_coverage WHERE quarter = ? LIMIT 1""", [quarter]).fetchall()
+    """The quarter's dates and contract year. A calendar quarter that a signing date in mid-quarter
+    splits between two contract years has two parts (``parts``: (year, covered start, covered end));
+    ``contract_year`` is then the first, and the covered dates span both parts."""
+    rows = con.execute("""SELECT DISTINCT contract_year, quarter_start, quarter_end, covered_start, covered_end, partial
+                          FROM inspection_coverage WHERE quarter = ? ORDER BY contract_year""", [quarter]).fetchall()
     if not rows:
         raise SlaError(f"quarter '{quarter}': not in the contract years of the data (run `sla ingest` first; "
                        f"quarters: {', '.join(quarters_available(con)) or 'none'})")
     y, qs, qe, cs, ce, partial = rows[0]
-    return {"contract_year": y, "start": qs, "end": qe, "covered_start": cs, "covered_end": ce, "partial": partial}
+    return {"contract_year": y, "start": qs, "end": qe, "covered_start": cs, "covered_end": rows[-1][4],
+            "partial": partial and len(rows) == 1, "parts": [(r[0], r[3], r[4]) for r in rows]}
 
 
 def title_markdown(con, contract: Contract, quarter: str) -> str:
     info = quarter_info(con, quarter)
     part = (f"（合同年度只覆盖 {info['covered_start']} 至 {info['covered_end']}）" if info["partial"] else "")
+    if len(info["parts"]) > 1:
+        part = "（本季度跨合同年度，分别判定：" + "；".join(
+            f"第 {y} 年 {a} 至 {b}" for y, a, b in info["parts"]) + "）"
     as_of = report._meta(con).get("as_of", "")
     return (f"# {contract.hospital} 运维服务季度报告 · {quarter}\n\n"
             f"服务商：{contract.vendor}　|　第 {info['contract_year']} 合同年度　|　"
@@ -117,11 +124,15 @@ def sheets(con, contract: Contract, quarter: str) -> pd.DataFrame:
     """Each system's result for the quarter, with the sheet that decided it."""
     names = contract.system_names()
     df = con.execute("""
-        SELECT system, status, inspection_id, start_date, end_date, working_days, missing_fields,
-               inspections_in_quarter, provisional, source_file, source_row
-        FROM inspection_coverage WHERE quarter = ? ORDER BY system""", [quarter]).df()
+        SELECT system, contract_year, covered_start, covered_end, status, inspection_id, start_date, end_date,
+               working_days, missing_fields, inspections_in_quarter, provisional, source_file, source_row
+        FROM inspection_coverage WHERE quarter = ? ORDER BY system, contract_year""", [quarter]).df()
+    shared = df["contract_year"].nunique() > 1  # a quarter split between two contract years: one row per part
+    part = {"合同年度": [f"第 {y} 年（{_date(a)} 至 {_date(b)}）" for y, a, b in
+                     zip(df["contract_year"], df["covered_start"], df["covered_end"], strict=True)]} if shared else {}
     return pd.DataFrame({
         "系统": df["system"].map(lambda s: names.get(s, s)),
+        **part,
         "状态": df["status"].map(STATUS_LABELS),
         "巡检单号": df["inspection_id"],
         "开始日期": df["start_date"].map(_date),

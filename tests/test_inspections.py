@@ -201,3 +201,29 @@ def test_demo_of_twelve_months_is_the_one_year_demo(tmp_path, contract):
                        ).fetchall() == [(0,)]
     # year 2 has its own generators: the 16-month register starts with exactly the 12-month one
     assert inspection_rows(contract, 7, 16)[:27] == inspection_rows(contract, 7, 12)
+
+
+def test_a_quarter_split_between_two_contract_years_shows_both_parts(tmp_path, make_contract):
+    """Signed 2025-08-15: 2026-Q3 is 07-01 .. 08-14 of year 1 and 08-15 .. 09-30 of year 2; the
+    quarterly report lists each system once per part, each judged on its own."""
+    from sla_lib import quarterly
+
+    c = make_contract(lambda raw: raw["period"].update(signing_date="2025-08-15"))
+    con = build(tmp_path, [
+        ("L1", "LIS", D(2026, 7, 6), D(2026, 7, 8), "x", "正常"),   # Mon-Wed: 3 working days, year 1's part
+        ("L2", "LIS", D(2026, 9, 1), D(2026, 9, 2), "x", "正常"),   # Tue-Wed: 2 working days, year 2's part
+        ("E1", "EMR", D(2026, 8, 17), D(2026, 8, 19), "x", "正常"),  # year 2's part only
+    ], as_of="2026-10-10 12:00:00")
+    insp.recompute(con, c)
+    info = quarterly.quarter_info(con, "2026-Q3")
+    assert info["parts"] == [(1, D(2026, 7, 1), D(2026, 8, 14)), (2, D(2026, 8, 15), D(2026, 9, 30))]
+    assert "第 1 年 2026-07-01 至 2026-08-14；第 2 年 2026-08-15 至 2026-09-30" in quarterly.title_markdown(
+        con, c, "2026-Q3")
+    sheets = quarterly.sheets(con, c, "2026-Q3")
+    names = c.system_names()
+    got = {(r["系统"], r["合同年度"][:5]): (r["状态"], r["工作日数"]) for _, r in sheets.iterrows()}
+    assert got[(names["LIS"], "第 1 年")] == ("已完成", 3)
+    assert got[(names["LIS"], "第 2 年")] == ("时长不足", 2)
+    assert got[(names["EMR"], "第 1 年")][0] == "缺失"
+    assert got[(names["EMR"], "第 2 年")] == ("已完成", 3)
+    assert len(sheets) == 2 * len([s for s in c.systems if s.inspected])
