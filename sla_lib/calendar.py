@@ -217,13 +217,28 @@ class WorkCalendar:
             return np.searchsorted(self.p_end, v, side="right")
         return self._ends_by_min[self._minute_slot(v)]
 
+    def _next_period(self, v: np.ndarray, nat: np.ndarray) -> np.ndarray:
+        """Index of the first period ending after each instant (an error past the last one)."""
+        idx = self._periods_ended(v)
+        self._check_known(idx, nat, len(self.p_start))
+        return np.minimum(idx, len(self.p_start) - 1)
+
     def next_working_instant(self, t) -> np.ndarray:
         """t itself when inside working hours, else the start of the next working period."""
         v, nat = self._ints(t)
-        idx = self._periods_ended(v)  # the first period ending after t
-        self._check_known(idx, nat, len(self.p_start))
-        idx = np.minimum(idx, len(self.p_start) - 1)
+        idx = self._next_period(v, nat)
         return self._out(np.maximum(v, self.p_start[idx]), nat)
+
+    def next_working_instant_and_clock(self, t) -> tuple[np.ndarray, np.ndarray]:
+        """next_working_instant(t) and working_seconds_until(t) in one pass: the working clock at t
+        is the clock at the start of the period found plus the time already worked in it."""
+        v, nat = self._ints(t)
+        idx = self._next_period(v, nat)
+        start = self.p_start[idx]
+        s = np.maximum(v, start)
+        w = (s - start + self.p_cum_before[idx]).astype(np.float64)
+        w[nat] = np.nan
+        return self._out(s, nat), w
 
     def working_seconds_until(self, t) -> np.ndarray:
         """Working seconds from the calendar's start up to t (a monotone clock)."""
@@ -259,13 +274,22 @@ class WorkCalendar:
 
     def _nth_working_day(self, days: np.ndarray, nat: np.ndarray, n: int) -> np.ndarray:
         """Index into working_dates of the n-th working day after each date (int64 days since 1970)."""
-        if self._working_by_day is None:
-            k = np.searchsorted(self.working_dates, days.astype("datetime64[D]"), side="right")
-        else:
-            k = self._working_by_day[self._day_slot(days)].astype(np.int64)
-        k += n - 1
-        self._check_known(k, nat, len(self.working_dates))
-        return np.minimum(k, len(self.working_dates) - 1, out=k)
+        last = len(self.working_dates) - 1
+        if self._working_by_day is None or n < 1:
+            if self._working_by_day is None:
+                k = np.searchsorted(self.working_dates, days.astype("datetime64[D]"), side="right")
+            else:
+                k = self._working_by_day[self._day_slot(days)].astype(np.int64)
+            k += n - 1
+            self._check_known(k, nat, len(self.working_dates))
+            return np.minimum(k, last, out=k)
+        # k grows with the date, so only the latest known date can run past the calendar's end
+        # (NaT, the int64 minimum, never is the maximum unless every entry is NaT)
+        if len(days) and not nat.all():
+            self._check_range(self._working_by_day[self._day_slot(np.array([days.max()]))] + (n - 1),
+                              len(self.working_dates))
+        by_slot = np.minimum(self._working_by_day.astype(np.int64) + (n - 1), last)
+        return by_slot[self._day_slot(days)]
 
     def nth_working_day_after(self, t, n: int) -> np.ndarray:
         """Index into working_dates of the n-th working day after t's date."""
@@ -275,11 +299,9 @@ class WorkCalendar:
     def same_time_nth_working_day(self, s, n: int) -> np.ndarray:
         """Rule next_working_day: the same time of day as s on the n-th working day after s's date."""
         v, nat = self._ints(s)
-        days = v // 86400
+        days, time_of_day = np.divmod(v, 86400)  # floor: whole days since 1970, seconds into the day
         k = self._nth_working_day(days, nat, n)
-        target_day = self._working_date_sec[k]
-        days *= 86400  # now the start of s's day, in seconds
-        return self._out(target_day + (v - days), nat)
+        return self._out(np.add(self._working_date_sec[k], time_of_day, out=time_of_day), nat)
 
     def end_of_nth_working_day(self, s, n: int) -> np.ndarray:
         """Rule end_of_next_working_day: end of working hours of the n-th working day after s's date."""

@@ -45,8 +45,9 @@ def _us_to_s(v: np.ndarray) -> np.ndarray:
     """datetime64[us] -> datetime64[s] as astype does it (floor), by an integer floor division by a
     constant, which numpy does far faster than the datetime cast; NaT is put back afterwards."""
     i = v.view(np.int64)
-    s = i // 1_000_000
-    s[i == np.iinfo(np.int64).min] = np.iinfo(np.int64).min
+    nat = i == np.iinfo(np.int64).min
+    s = np.floor_divide(i, 1_000_000, out=i if i.flags.writeable else None)  # in place when the array is ours
+    s[nat] = np.iinfo(np.int64).min
     return s.view("datetime64[s]")
 
 
@@ -91,6 +92,24 @@ def _codes(cols, name: str) -> tuple[np.ndarray, list[str]]:
     ser = ser.where(ser.astype("string").str.strip() != "")
     codes, uniq = pd.factorize(ser)
     return codes, [str(x) for x in uniq]
+
+
+def _in_categories(cols, name: str, values) -> np.ndarray:
+    """True where a text column holds one of ``values`` (a missing or blank cell holds none)."""
+    if not values or not _has(cols, name):
+        return np.zeros(_len(cols), dtype=bool)
+    v = cols[name]
+    if isinstance(v, pa.ChunkedArray | pa.Array):
+        # one string comparison per listed value instead of encoding the whole column; a listed
+        # value that is blank once trimmed can never match (blank cells count as missing)
+        listed = pa.array(list(values), pa.string())
+        listed = listed.filter(pc.not_equal(pc.utf8_trim_whitespace(listed), ""))
+        hit = np.zeros(len(v), dtype=bool)
+        for x in listed.to_pylist():
+            hit |= pc.fill_null(pc.equal(v, x), False).to_numpy(zero_copy_only=False)
+        return hit
+    codes, names = _codes(cols, name)
+    return np.array([c in values for c in names] + [False])[codes]
 
 
 def default_as_of(df: pd.DataFrame, timestamp_columns: list[str]) -> np.datetime64 | None:
@@ -139,9 +158,7 @@ def compute_clocks(df, contract: Contract, as_of: np.datetime64, cal: WorkCalend
         cal = WorkCalendar.covering(contract, reported, responded, resolved, plan, np.array([as_of]))
 
     onsite = _bool(df, "onsite") | ~np.isnat(arrived)
-    cat_codes, cat_names = _codes(df, "category")
-    no_clock_cat = np.array([c in contract.no_clock_categories for c in cat_names] + [False])
-    no_clock = no_clock_cat[cat_codes]
+    no_clock = _in_categories(df, "category", contract.no_clock_categories)
     excl_codes, names = _codes(df, "exclusion")
     excluded = excl_codes >= 0
     extra = [x for x in names if x not in NOTES]
@@ -171,7 +188,7 @@ def compute_clocks(df, contract: Contract, as_of: np.datetime64, cal: WorkCalend
         resp_bad = resp < rep
     accepted = np.where(np.isnat(resp), rep, resp)
     stop = np.fmin(resolved[rows], plan[rows])  # the earlier of the two; fmin ignores NaT
-    s = cal.next_working_instant(accepted)
+    s, worked_at_start = cal.next_working_instant_and_clock(accepted)  # working clock at acceptance
     if res["rule"] == "next_working_day":
         deadline = cal.same_time_nth_working_day(s, res["working_days"])
     elif res["rule"] == "end_of_next_working_day":
@@ -181,7 +198,8 @@ def compute_clocks(df, contract: Contract, as_of: np.datetime64, cal: WorkCalend
     known = stop.copy()
     known[stop > as_of] = as_of  # a stop later than as_of is not yet known: the clock runs to as_of
     known[np.isnat(stop)] = as_of
-    working = cal.working_seconds_between(accepted, known)
+    working = cal.working_seconds_until(known)
+    working -= worked_at_start  # = cal.working_seconds_between(accepted, known)
     stop_bad = stop < accepted
     bad_note = np.full(len(accepted), N_STOP_BEFORE_ACCEPT, dtype=np.int32)
     bad_note[resp_bad] = N_RESP_BEFORE

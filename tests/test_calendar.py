@@ -119,6 +119,10 @@ def test_lookup_tables_agree_with_binary_search(contract):
                                   slow.working_seconds_until(np.concatenate([t, after])))
     before_end = t[~(t >= fast.p_end[-1].astype("datetime64[s]"))]
     np.testing.assert_array_equal(fast.next_working_instant(before_end), slow.next_working_instant(before_end))
+    for c in (fast, slow):
+        s, w = c.next_working_instant_and_clock(before_end)
+        np.testing.assert_array_equal(s, slow.next_working_instant(before_end))
+        np.testing.assert_array_equal(w, slow.working_seconds_until(before_end))
     for n in (1, 2, 5):
         for name in ("nth_working_day_after", "same_time_nth_working_day", "end_of_nth_working_day"):
             ok = ~(t >= fast.working_dates[-n].astype("datetime64[s]"))  # NaT kept
