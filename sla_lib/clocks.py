@@ -28,17 +28,22 @@ SLA_COLUMNS = ["ticket_id", "clause", "status", "start_at", "deadline_at", "stop
 def _col(cols, name: str) -> np.ndarray:
     """A timestamp column as datetime64[s] (NaT for missing), from pandas, numpy or pyarrow."""
     if not _has(cols, name):
-        return np.full(_len(cols), np.datetime64("NaT"), dtype="datetime64[s]")
+        return _all_nat(_len(cols))
     v = cols[name]
     if isinstance(v, pa.ChunkedArray | pa.Array):
         if v.null_count == len(v):
-            return np.full(len(v), np.datetime64("NaT"), dtype="datetime64[s]")
+            return _all_nat(len(v))
         v = v.to_numpy(zero_copy_only=False)
         if v.dtype == np.dtype("datetime64[us]"):  # DuckDB's TIMESTAMP
             return _us_to_s(v)
     elif isinstance(v, pd.Series):
         v = pd.to_datetime(v).to_numpy()
     return np.asarray(v).astype("datetime64[s]")
+
+
+def _all_nat(n: int) -> np.ndarray:
+    """A read-only column of n NaT that takes no memory (a broadcast view of one value)."""
+    return np.broadcast_to(_NAT, (n,))
 
 
 def _us_to_s(v: np.ndarray) -> np.ndarray:
@@ -363,14 +368,27 @@ class ClockTable:
     def __init__(self, ids, reported: np.ndarray, k: int, notes: list[str]):
         n = len(reported)
         self.ids, self.n, self.k = ids, n, k
-        # month of each ticket by binary search over month starts (cheaper than a calendar cast)
-        ok = reported[~np.isnat(reported)]
+        nat = np.isnat(reported)
+        ok = reported[~nat] if nat.any() else reported
         first = ok.min().astype("datetime64[M]") if len(ok) else np.datetime64("2000-01", "M")
         last = ok.max().astype("datetime64[M]") if len(ok) else first
         starts = np.arange(first, last + 2, dtype="datetime64[M]")
         self.month_names = [str(m) for m in starts[:-1]]
-        codes = np.searchsorted(starts.astype("datetime64[s]"), reported, side="right").astype(np.int32) - 1
-        self.month_codes = np.tile(np.where(np.isnat(reported), -1, codes), k)
+        # month of each ticket: its day (a floor division) looked up in a table of the month of
+        # every day from the first report to the last (cheaper than a calendar cast or a search)
+        self.month_codes = np.empty(n * k, dtype=np.int32)
+        codes = self.month_codes[:n]
+        if len(ok):
+            d0 = ok.min().astype("datetime64[D]")
+            days = np.arange(d0, ok.max().astype("datetime64[D]") + 1, dtype="datetime64[D]")
+            month_of_day = (np.searchsorted(starts.astype("datetime64[D]"), days, side="right") - 1).astype(np.int32)
+            day = reported.view(np.int64) // 86400
+            day -= d0.astype(np.int64)
+            day[nat] = 0  # any valid slot; set to -1 below
+            np.take(month_of_day, day, out=codes)
+        codes[nat] = -1
+        for i in range(1, k):
+            self.month_codes[i * n:(i + 1) * n] = codes
         self.clause_codes = np.repeat(np.arange(k, dtype=np.int8), n)
         self.status = np.empty(n * k, dtype=np.int8)
         self.note = np.empty(n * k, dtype=np.int32)
