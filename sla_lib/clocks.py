@@ -255,6 +255,7 @@ class _ClockWriter:
         self.out, self.as_of = out, as_of
         self.excluded, self.excl_note, self.na_note = excluded, excl_note, na_note
         self.scratch = np.empty(out.n, dtype=np.int64)
+        self.end = np.empty(out.n, dtype="datetime64[s]")
 
     def clock(self, i, rows, start, stop, deadline, bad, bad_note, note=None, working=None, provisional=None):
         """Clause i for the tickets ``rows``; every array argument holds those tickets only.
@@ -288,7 +289,8 @@ class _ClockWriter:
         stop_at[stop > as_of] = _NAT
         has_stop = ~np.isnat(stop_at)
         # where the clock stands: the stop, else as_of
-        end = stop_at.copy()
+        end = self.end[:len(start)]
+        np.copyto(end, stop_at)
         end[~has_stop] = as_of
         # Late: past the deadline. Without a deadline (start unknown) the datetime comparisons of
         # the spec are False: a stopped clock is breached, a running one pending. The int64
