@@ -131,7 +131,7 @@ def default_as_of(df: pd.DataFrame, timestamp_columns: list[str]) -> np.datetime
 
 
 STATUSES = ["met", "breached", "pending", "not_applicable", "excluded", "invalid"]
-MET, BREACHED, PENDING, NOT_APPLICABLE, EXCLUDED, INVALID = range(6)
+MET, BREACHED, PENDING, NOT_APPLICABLE, EXCLUDED, INVALID = range(6)  # _ClockWriter relies on 0, 1, 2
 NOTES = ["", "不适用", "改造需求类工单合同未约定时限", "无到场记录，自现场通知起算", "响应时间早于报修时间",
          "解决/方案时间早于受理时间", "到场时间早于现场通知时间", "排除故障时间早于起算时间"]
 (N_NONE, N_NA, N_NO_CLOCK, N_FROM_NOTICE, N_RESP_BEFORE, N_STOP_BEFORE_ACCEPT, N_ARRIVE_BEFORE,
@@ -239,8 +239,6 @@ def _rows(mask: np.ndarray) -> slice | np.ndarray:
 
 
 _NAN_UNLESS = np.array([np.nan, 1.0])  # x * _NAN_UNLESS[mask]: x where mask, NaN elsewhere (no branches)
-# status of a clock that is neither invalid nor excluded, indexed by 2 * has_stop + late
-_TIMED_STATUS = np.array([PENDING, BREACHED, MET, BREACHED], dtype=np.int8)
 
 
 class _ClockWriter:
@@ -299,10 +297,12 @@ class _ClockWriter:
         no_deadline = np.isnat(deadline)
         if no_deadline.any():
             late &= has_stop | ~no_deadline
-        key = has_stop.view(np.int8) * np.int8(2)
-        key += late.view(np.int8)
+        # met (0) / breached (1) / pending (2) as bytes: late, else 2 when still running
         status = col(out.status)
-        np.take(_TIMED_STATUS, key, out=status)
+        running = ~has_stop
+        running &= ~late
+        np.add(running.view(np.int8), running.view(np.int8), out=status)
+        status += late.view(np.int8)
         status[bad] = INVALID
         status[excluded] = EXCLUDED
         done(out.status, status)
