@@ -4,7 +4,8 @@
 
 Same measurement as the "clocks" child of bench_ingest.py (compute_clocks over the loaded tickets,
 best of the runs), without regenerating and re-ingesting 1 M tickets each time. Make DB with
-`python benchmarks/bench_ingest.py --keep` or `python -m sla_lib ingest`.
+`python benchmarks/bench_ingest.py --keep` (it leaves bench.duckdb in a sla-bench-* temporary
+folder) or `python -m sla_lib ingest`.
 """
 
 from __future__ import annotations
