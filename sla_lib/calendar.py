@@ -22,6 +22,7 @@ from .contract import Contract
 NAT = np.datetime64("NaT", "s")
 _NAT_INT = np.iinfo(np.int64).min
 MIN_YEAR, MAX_YEAR = 1990, 2100
+LOOKUP_TABLE_YEARS = 12  # lookup tables for calendars up to this many years (~2 MB a year)
 
 
 def package_years() -> dict[int, str]:
@@ -100,6 +101,53 @@ class WorkCalendar:
         self.p_cum_end = self.p_cum_before + dur
         self.working_dates = wdays
         self.working_day_end = day_end
+        self._build_lookup_tables()
+
+    def _build_lookup_tables(self) -> None:
+        """Tables that replace binary searches over the periods by one array lookup per timestamp.
+
+        Every period starts and ends on a whole minute (contract times are HH:MM), so "how many
+        periods start (end) at or before t" is the same for every second of a minute. ``_starts_by_min``
+        and ``_ends_by_min`` hold that count for each minute of the calendar, shifted by one: slot 0
+        stands for any instant before the first day, slot m + 1 for minute m, and the last slot also
+        answers for instants after the last day. ``_working_by_day`` is the same for working dates
+        by day. A calendar longer than LOOKUP_TABLE_YEARS (2 bytes a minute per table) keeps the
+        binary searches instead.
+        """
+        self._day0 = int(self.days[0].astype("datetime64[s]").astype(np.int64))
+        self._working_date_sec = self.working_dates.astype("datetime64[s]").astype(np.int64)
+        self._working_by_day = None
+        minutes = len(self.days) * 1440
+        aligned = not (np.any(self.p_start % 60) or np.any(self.p_end % 60))
+        if not aligned or len(self.p_start) == 0 or self.last_year - self.first_year >= LOOKUP_TABLE_YEARS:
+            return
+        dtype = np.min_scalar_type(len(self.p_start))  # uint16 up to 65,535 periods
+
+        def at_or_before(edges_sec: np.ndarray, n_slots: int, unit: int) -> np.ndarray:
+            # a step function: i edges at or before from slot (i-th edge's minute or day) + 1 on
+            first_slot = (edges_sec - self._day0) // unit + 1  # sorted, distinct
+            runs = np.diff(np.concatenate([[0], first_slot, [n_slots + 1]]))
+            return np.repeat(np.arange(len(edges_sec) + 1, dtype=dtype), runs)
+
+        self._starts_by_min = at_or_before(self.p_start, minutes, 60)
+        self._ends_by_min = at_or_before(self.p_end, minutes, 60)
+        self._working_by_day = at_or_before(self._working_date_sec, len(self.days), 86400)
+        # a zero-length period in front, so that "the last period started at or before t" is
+        # index 0 (contributing nothing) for instants before the first period
+        self._start0 = np.concatenate([self.p_start[:1], self.p_start])
+        self._dur0 = np.concatenate([[0], self.p_end - self.p_start])
+        self._cum0 = np.concatenate([[0], self.p_cum_before])
+
+    def _minute_slot(self, v: np.ndarray) -> np.ndarray:
+        """Slot of each instant (int64 seconds) in the per-minute tables; NaT lands on an edge slot."""
+        slot = np.subtract(v, self._day0)  # NaT (int64 minimum) wraps around here: callers mask it
+        slot //= 60
+        slot += 1
+        return np.clip(slot, 0, len(self._ends_by_min) - 1, out=slot)
+
+    def _day_slot(self, days_since_epoch: np.ndarray) -> np.ndarray:
+        slot = days_since_epoch - (self._day0 // 86400 - 1)
+        return np.clip(slot, 0, len(self._working_by_day) - 1, out=slot)
 
     # -- construction ------------------------------------------------------------------------------
     @classmethod
@@ -145,11 +193,13 @@ class WorkCalendar:
     # -- instant arithmetic (whole columns) --------------------------------------------------------
     def _ints(self, t) -> tuple[np.ndarray, np.ndarray]:
         t = np.asarray(t, dtype="datetime64[s]")
-        return t.astype(np.int64), np.isnat(t)
+        return t.view(np.int64), np.isnat(t)  # a view: callers never write into it
 
     @staticmethod
     def _out(v: np.ndarray, nat: np.ndarray) -> np.ndarray:
-        return np.where(nat, _NAT_INT, v).astype("datetime64[s]")
+        """A freshly computed int64 array as datetime64[s], NaT where the input was NaT (in place)."""
+        v[nat] = _NAT_INT
+        return v.view("datetime64[s]")
 
     def _check_range(self, idx: np.ndarray, n: int) -> None:
         if len(idx) and (idx.min() < 0 or idx.max() >= n):
@@ -157,22 +207,57 @@ class WorkCalendar:
                 f"timestamp outside the calendar built for {self.first_year}-{self.last_year}"
             )
 
+    def _check_known(self, idx: np.ndarray, nat: np.ndarray, n: int) -> None:
+        """_check_range over the entries whose timestamp is not NaT."""
+        self._check_range(idx[~nat] if nat.any() else idx, n)
+
+    def _periods_ended(self, v: np.ndarray) -> np.ndarray:
+        """Number of periods ending at or before each instant: searchsorted(p_end, v, "right")."""
+        if self._working_by_day is None:
+            return np.searchsorted(self.p_end, v, side="right")
+        return self._ends_by_min[self._minute_slot(v)]
+
+    def _next_period(self, v: np.ndarray, nat: np.ndarray) -> np.ndarray:
+        """Index of the first period ending after each instant (an error past the last one)."""
+        idx = self._periods_ended(v)
+        self._check_known(idx, nat, len(self.p_start))
+        return np.minimum(idx, len(self.p_start) - 1)
+
     def next_working_instant(self, t) -> np.ndarray:
         """t itself when inside working hours, else the start of the next working period."""
         v, nat = self._ints(t)
-        idx = np.searchsorted(self.p_end, np.where(nat, self.p_end[0], v), side="right")
-        self._check_range(idx[~nat], len(self.p_start))
-        idx = np.minimum(idx, len(self.p_start) - 1)
+        idx = self._next_period(v, nat)
         return self._out(np.maximum(v, self.p_start[idx]), nat)
+
+    def next_working_instant_and_clock(self, t) -> tuple[np.ndarray, np.ndarray]:
+        """next_working_instant(t) and working_seconds_until(t) in one pass: the working clock at t
+        is the clock at the start of the period found plus the time already worked in it."""
+        v, nat = self._ints(t)
+        idx = self._next_period(v, nat)
+        start = self.p_start[idx]
+        s = np.maximum(v, start)
+        w = (s - start + self.p_cum_before[idx]).astype(np.float64)
+        w[nat] = np.nan
+        return self._out(s, nat), w
 
     def working_seconds_until(self, t) -> np.ndarray:
         """Working seconds from the calendar's start up to t (a monotone clock)."""
         v, nat = self._ints(t)
-        idx = np.searchsorted(self.p_start, np.where(nat, 0, v), side="right") - 1
-        safe = np.maximum(idx, 0)
-        inside = np.clip(v - self.p_start[safe], 0, self.p_end[safe] - self.p_start[safe])
-        w = np.where(idx < 0, 0, self.p_cum_before[safe] + inside)
-        return np.where(nat, np.nan, w.astype(np.float64))
+        if self._working_by_day is None:
+            idx = np.searchsorted(self.p_start, np.where(nat, 0, v), side="right") - 1
+            safe = np.maximum(idx, 0)
+            inside = np.clip(v - self.p_start[safe], 0, self.p_end[safe] - self.p_start[safe])
+            w = np.where(idx < 0, 0, self.p_cum_before[safe] + inside)
+        else:
+            # c = periods started at or before t; index c of the *0 arrays is the last of them
+            # (index 0 is a zero-length period in front of the first one)
+            c = self._starts_by_min[self._minute_slot(v)]
+            inside = np.subtract(v, self._start0[c])
+            np.clip(inside, 0, self._dur0[c], out=inside)
+            w = np.add(self._cum0[c], inside, out=inside)
+        w = w.astype(np.float64)
+        w[nat] = np.nan
+        return w
 
     def working_seconds_between(self, a, b) -> np.ndarray:
         return self.working_seconds_until(b) - self.working_seconds_until(a)
@@ -187,27 +272,41 @@ class WorkCalendar:
         j = np.minimum(j, len(self.p_start) - 1)
         return self._out(self.p_start[j] + (target - self.p_cum_before[j]), nat)
 
+    def _nth_working_day(self, days: np.ndarray, nat: np.ndarray, n: int) -> np.ndarray:
+        """Index into working_dates of the n-th working day after each date (int64 days since 1970)."""
+        last = len(self.working_dates) - 1
+        if self._working_by_day is None or n < 1:
+            if self._working_by_day is None:
+                k = np.searchsorted(self.working_dates, days.astype("datetime64[D]"), side="right")
+            else:
+                k = self._working_by_day[self._day_slot(days)].astype(np.int64)
+            k += n - 1
+            self._check_known(k, nat, len(self.working_dates))
+            return np.minimum(k, last, out=k)
+        # k grows with the date, so only the latest known date can run past the calendar's end
+        # (NaT, the int64 minimum, never is the maximum unless every entry is NaT)
+        if len(days) and not nat.all():
+            self._check_range(self._working_by_day[self._day_slot(np.array([days.max()]))] + (n - 1),
+                              len(self.working_dates))
+        by_slot = np.minimum(self._working_by_day.astype(np.int64) + (n - 1), last)
+        return by_slot[self._day_slot(days)]
+
     def nth_working_day_after(self, t, n: int) -> np.ndarray:
         """Index into working_dates of the n-th working day after t's date."""
-        v = np.asarray(t, dtype="datetime64[s]").view(np.int64)
-        nat = v == _NAT_INT
-        d = (v // 86400).astype("datetime64[D]")  # whole days since 1970: floor division is the date
-        k = np.searchsorted(self.working_dates, d, side="right") + (n - 1)
-        self._check_range(k[~nat], len(self.working_dates))
-        return np.minimum(k, len(self.working_dates) - 1)
+        v, nat = self._ints(t)
+        return self._nth_working_day(v // 86400, nat, n)  # floor division: whole days since 1970
 
     def same_time_nth_working_day(self, s, n: int) -> np.ndarray:
         """Rule next_working_day: the same time of day as s on the n-th working day after s's date."""
         v, nat = self._ints(s)
-        k = self.nth_working_day_after(s, n)
-        day = v // 86400 * 86400
-        target_day = self.working_dates[k].astype("datetime64[s]").astype(np.int64)
-        return self._out(target_day + (v - day), nat)
+        days, time_of_day = np.divmod(v, 86400)  # floor: whole days since 1970, seconds into the day
+        k = self._nth_working_day(days, nat, n)
+        return self._out(np.add(self._working_date_sec[k], time_of_day, out=time_of_day), nat)
 
     def end_of_nth_working_day(self, s, n: int) -> np.ndarray:
         """Rule end_of_next_working_day: end of working hours of the n-th working day after s's date."""
-        _, nat = self._ints(s)
-        k = self.nth_working_day_after(s, n)
+        v, nat = self._ints(s)
+        k = self._nth_working_day(v // 86400, nat, n)
         return self._out(self.working_day_end[k], nat)
 
     # -- due dates (per period, not per ticket) ----------------------------------------------------

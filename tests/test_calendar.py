@@ -99,3 +99,38 @@ def test_vectorised_over_a_large_column(cal):
     s = cal.next_working_instant(t)
     assert len(s) == len(t) and (s >= t).all()
     assert cal.is_working_day(s.astype("datetime64[D]")).all()
+
+
+def test_lookup_tables_agree_with_binary_search(contract):
+    """The per-minute and per-day tables give what the binary searches over periods give, at period
+    edges (second before, on, after), before and after the calendar, and for NaT."""
+    fast = WorkCalendar(contract, 2025, 2026)
+    slow = WorkCalendar(contract, 2025, 2026)
+    slow._working_by_day = None  # as for a calendar too long for the tables
+    assert fast._working_by_day is not None
+    edges = np.concatenate([fast.p_start, fast.p_end])
+    rng = np.random.default_rng(3)
+    lo, hi = fast._day0 - 3 * 86400, int(fast.p_end[-1]) - 1
+    v = np.concatenate([edges - 1, edges, edges + 1, rng.integers(lo, hi, 20_000), [lo, fast._day0 - 1]])
+    t = v.astype("datetime64[s]")
+    t[::97] = np.datetime64("NaT")
+    after = np.array([fast.p_end[-1], fast._day0 + 800 * 86400], dtype="datetime64[s]")
+    np.testing.assert_array_equal(fast.working_seconds_until(np.concatenate([t, after])),
+                                  slow.working_seconds_until(np.concatenate([t, after])))
+    before_end = t[~(t >= fast.p_end[-1].astype("datetime64[s]"))]
+    np.testing.assert_array_equal(fast.next_working_instant(before_end), slow.next_working_instant(before_end))
+    for c in (fast, slow):
+        s, w = c.next_working_instant_and_clock(before_end)
+        np.testing.assert_array_equal(s, slow.next_working_instant(before_end))
+        np.testing.assert_array_equal(w, slow.working_seconds_until(before_end))
+    for n in (1, 2, 5):
+        for name in ("nth_working_day_after", "same_time_nth_working_day", "end_of_nth_working_day"):
+            ok = ~(t >= fast.working_dates[-n].astype("datetime64[s]"))  # NaT kept
+            np.testing.assert_array_equal(getattr(fast, name)(t[ok], n), getattr(slow, name)(t[ok], n))
+    early = t[~(t >= fast.working_dates[-3].astype("datetime64[s]"))]
+    np.testing.assert_array_equal(fast.add_working_seconds(early, 3600 * 7.5), slow.add_working_seconds(early, 3600 * 7.5))
+    for c in (fast, slow):  # past the last period: the same error either way
+        with pytest.raises(ValueError, match="outside the calendar"):
+            c.next_working_instant(np.array([fast.p_end[-1]], dtype="datetime64[s]"))
+        with pytest.raises(ValueError, match="outside the calendar"):
+            c.same_time_nth_working_day(fast.working_dates[-1:].astype("datetime64[s]"), 1)
