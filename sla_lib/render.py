@@ -27,6 +27,7 @@ import os
 import shutil
 import sys
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,18 @@ def _kernel_manager_class():
         def _local_transport(self):
             # Unix sockets where available: the kernel then opens no TCP port at all.
             return "ipc" if os.name == "posix" else "tcp"
+
+        @default("ip")
+        def _private_ip(self):
+            # The ipc sockets are the files "<ip>-1" … "<ip>-5". jupyter_client's default "kernel-ipc"
+            # is relative to the working directory, so two renders started from the same folder at
+            # the same moment (the scheduled job and a manual render) can pick the same files and
+            # read each other's messages ("Invalid Signature"). A private name per kernel instead.
+            if self.transport == "ipc":
+                return os.path.join(tempfile.gettempdir(), f"sla-kernel-{uuid.uuid4().hex}")
+            from jupyter_client.localinterfaces import localhost
+
+            return localhost()
 
     return _ThisPythonKernelManager
 

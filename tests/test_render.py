@@ -4,9 +4,11 @@ HTML export, the archive index, and (when Chromium is installed) that the charts
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from html.parser import HTMLParser
 
@@ -318,3 +320,29 @@ def test_explore_notebook_runs_with_its_default_parameters(rendered, tmp_path):
     assert not [o for o in outputs if o.output_type == "error"]
     assert any("application/vnd.plotly.v1+json" in o.get("data", {}) for o in outputs)
     assert any("T1" in o.get("data", {}).get("text/plain", "") for o in outputs)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="unix sockets (ipc) only on posix")
+def test_two_renders_started_from_one_folder_at_once_use_their_own_kernel_sockets(tmp_path):
+    """The ipc socket files of a kernel are "<ip>-1" … "<ip>-5"; with jupyter_client's default ip
+    ("kernel-ipc", relative to the working directory) two renders started from the same folder at the
+    same moment could open each other's sockets (seen as "Invalid Signature"). Each kernel now gets
+    a private absolute name; two real executions at once from one folder both succeed."""
+    from sla_lib.render import _kernel_manager_class
+
+    a, b = _kernel_manager_class()(kernel_name="python3"), _kernel_manager_class()(kernel_name="python3")
+    assert os.path.isabs(a.ip) and a.ip != b.ip
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("n = 6 * 7\nprint(n)")])
+    nbformat.write(nb, tmp_path / "tiny.ipynb")
+    script = ("import sys, papermill as pm\n"
+              "from sla_lib.render import _kernel_manager_class\n"
+              "pm.execute_notebook('tiny.ipynb', sys.argv[1], kernel_name='python3', progress_bar=False,\n"
+              "                    kernel_manager_class=_kernel_manager_class())\n")
+    procs = [subprocess.Popen([sys.executable, "-c", script, f"out{i}.ipynb"], cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(3)]
+    results = [p.communicate(timeout=300) + (p.returncode,) for p in procs]
+    assert [r[2] for r in results] == [0, 0, 0], [r[1][-500:] for r in results]
+    for i in range(3):
+        out = nbformat.read(tmp_path / f"out{i}.ipynb", as_version=4)
+        assert out.cells[0].outputs[0]["text"] == "42\n"
+    assert not list(tmp_path.glob("kernel-ipc*"))  # nothing in the working directory
