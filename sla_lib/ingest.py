@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pyarrow.compute as pc
 
 from . import db as dbm
 from .calendar import WorkCalendar
@@ -352,21 +353,33 @@ CLOCK_INPUTS = ["ticket_id", "onsite", "category", "exclusion", *dbm.TIMESTAMP_C
 
 def recompute_findings(con, contract: Contract) -> str | None:
     """Rebuild ticket_sla, calendar_years and the as_of in meta from the current tickets."""
+    return _recompute_findings(con, contract)[0]
+
+
+def _recompute_findings(con, contract: Contract) -> tuple[str | None, int]:
+    """recompute_findings, plus the number of current tickets.
+
+    The ``tickets`` view (a window over every row of ticket_rows) is evaluated once: the clock
+    inputs hold every timestamp column, so the newest and oldest timestamps and the ticket count
+    come from that one result instead of three more scans of the view."""
+    tbl = con.sql(f"SELECT {', '.join(CLOCK_INPUTS)} FROM tickets").to_arrow_table()
+    n_tickets = tbl.num_rows
+    # min(least(...)) / max(greatest(...)) over the view: NULLs are skipped, as pc.min_max does
+    extremes = [pc.min_max(tbl[c]) for c in dbm.TIMESTAMP_COLUMNS]
+    lows = [m["min"].as_py() for m in extremes if m["min"].is_valid]
+    highs = [m["max"].as_py() for m in extremes if m["max"].is_valid]
+    span = (min(lows, default=None), max(highs, default=None))
     override = dbm.get_meta(con, "as_of_override")
     if override:
         as_of = np.datetime64(override, "s")
     else:
-        newest = scalar(con, f"SELECT max(greatest({', '.join(dbm.TIMESTAMP_COLUMNS)})) FROM tickets")
-        as_of = None if newest is None else np.datetime64(newest, "s")
-    span = con.execute(f"SELECT min(least({', '.join(dbm.TIMESTAMP_COLUMNS)})), "
-                       f"max(greatest({', '.join(dbm.TIMESTAMP_COLUMNS)})) FROM tickets").fetchall()[0]
+        as_of = None if span[1] is None else np.datetime64(span[1], "s")
     with dbm.transaction(con):
         con.execute("DELETE FROM ticket_sla")
         con.execute("DELETE FROM calendar_years")
         if as_of is None:
             dbm.set_meta(con, "as_of", "")
-            return None
-        tbl = con.sql(f"SELECT {', '.join(CLOCK_INPUTS)} FROM tickets").to_arrow_table()
+            return None, n_tickets
         bounds = np.array([np.datetime64(v, "s") for v in span if v is not None] + [as_of])
         cal = WorkCalendar.covering(contract, bounds)
         clocks = compute_clocks(tbl, contract, as_of, cal)
@@ -385,7 +398,7 @@ def recompute_findings(con, contract: Contract) -> str | None:
         dbm.set_meta(con, "contract_sha256", contract.sha256)
         dbm.set_meta(con, "contract_path", str(contract.path))
         dbm.set_meta(con, "computed_at", dt.datetime.now().replace(microsecond=0).isoformat(sep=" "))
-    return as_of_text
+    return as_of_text, n_tickets
 
 
 def ingest(paths: list[Path], db_path: Path = dbm.DEFAULT_DB, contract_path: Path = Path("contract.yaml"),
@@ -430,10 +443,9 @@ def ingest(paths: list[Path], db_path: Path = dbm.DEFAULT_DB, contract_path: Pat
                     dbm.set_meta(con, "as_of_override", as_of_value)
                 else:
                     con.execute("DELETE FROM meta WHERE key = 'as_of_override'")
-        result.as_of = recompute_findings(con, contract)
+        result.as_of, result.tickets = _recompute_findings(con, contract)
         with dbm.transaction(con):
             recompute_all(con, contract)  # resident staffing, inspections, costs (sla_lib/findings.py)
-        result.tickets = scalar(con, "SELECT count(*) FROM tickets")
     finally:
         con.close()
     return result
