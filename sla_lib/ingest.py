@@ -47,6 +47,24 @@ FULLWIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
 HALFWIDTH = "".join(chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)) + " "
 
 
+def _plain_initials_sql(x: str) -> str:
+    """SQL true when the first character of x shows that x is no missing marker: an ASCII digit or
+    letter, or a common CJK ideograph, that no marker begins with (in any case). trim() never
+    removes such a character, so it is also the first character of lower(trim(x)), which
+    sla_txt compares with the markers. Most cells start so and skip that comparison."""
+    initials = {m[0] for m in MISSING if m}
+    ranges, lo = [], None
+    for a, b in ((0x30, 0x39), (0x41, 0x5A), (0x61, 0x7A), (0x4E00, 0x9FFF)):
+        for c in range(a, b + 2):
+            plain = c <= b and chr(c).lower()[:1] not in initials and not chr(c).isspace()
+            if plain and lo is None:
+                lo = c
+            elif not plain and lo is not None:
+                ranges.append((lo, c - 1))
+                lo = None
+    return " OR ".join(f"unicode({x}) BETWEEN {a} AND {b}" for a, b in ranges)
+
+
 @dataclass
 class FileResult:
     path: Path
@@ -85,8 +103,11 @@ def install_macros(con, contract: Contract, extra_formats: list[str] | None = No
     missing = ", ".join(sql_str(m) for m in MISSING)
     con.execute(f"""
     CREATE OR REPLACE TEMP MACRO sla_hw(x) AS translate(x, {sql_str(FULLWIDTH)}, {sql_str(HALFWIDTH)});
+    -- a missing marker -> NULL, else the trimmed text; markers are short, and the first
+    -- character of most cells rules them out before the costlier lower(trim(x)) comparison
     CREATE OR REPLACE TEMP MACRO sla_txt(x) AS
-        CASE WHEN strlen(x) <= 12 AND list_contains([{missing}], lower(trim(x))) THEN NULL ELSE trim(x) END;
+        CASE WHEN strlen(x) > 12 OR {_plain_initials_sql("x")} THEN trim(x)
+             WHEN list_contains([{missing}], lower(trim(x))) THEN NULL ELSE trim(x) END;
     CREATE OR REPLACE TEMP MACRO sla_ts_clean(x) AS
         trim(regexp_replace(regexp_replace(sla_hw(x), '(上午|下午|中午|晚上|凌晨|早上|AM|PM|am|pm)', ' ', 'g'),
                             '\\s+', ' ', 'g'));
@@ -199,16 +220,22 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
     header_row = scalar(con, f"SELECT _row FROM sla_raw ORDER BY _row LIMIT 1 OFFSET {m.row_index}")
 
     ts_cols = set(dbm.KIND_TIMESTAMPS[p.kind])
-    # Stage 1: cleaned text of each mapped column (missing markers -> NULL), materialised once.
+    # Stage 1: cleaned text of each mapped column (missing markers -> NULL). Not materialised: it
+    # is the subquery under stage 2, which keeps the cleaned text beside the typed values.
     mapped = [c for c in dbm.KIND_COLUMNS[p.kind] if (c in m.mapping or c in m.split) and c != "system_raw"]
     clean = [f"sla_txt(c{m.mapping[c]}) AS raw_{c}" if c in m.mapping else
              f"sla_join_dt(sla_txt(c{m.split[c][0]}), sla_txt(c{m.split[c][1]})) AS raw_{c}" for c in mapped]
     extra = {h: f"x{i}" for i, h in enumerate(m.extra)}
     clean += [f"sla_txt(c{m.extra[h]}) AS {x}" for h, x in extra.items()]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE sla_clean AS SELECT _row{''.join(', ' + c for c in clean)} "
-                f"FROM sla_raw WHERE _row > {header_row}")
-    # Stage 2: typed values, column by column.
-    sel = ["c._row"] + [f"c.raw_{c}" for c in mapped]
+    data_rows = f"FROM sla_raw WHERE _row > {header_row}"
+    sla_clean = f"(SELECT _row{''.join(', ' + c for c in clean)} {data_rows})"
+    # Stage 2: typed values, column by column. The cleaned text is kept beside the value only for
+    # typed columns (checks and rejects quote it); a text column's value is its cleaned text, or
+    # sla_mask of it, NULL exactly when the text is, so a second copy would only cost memory.
+    types = dbm.KIND_COLUMNS[p.kind]
+    typed = [c for c in mapped if types[c] != "VARCHAR" or c in ("period", "system")]
+    text_of = {c: f"raw_{c}" if c in typed else c for c in mapped}  # where the cleaned text is
+    sel = ["c._row"] + [f"c.raw_{c}" for c in typed]
     if p.events:
         order = [extra[h] for h in p.events.get("order", [])]
         sel.append(f"({' + '.join(f'coalesce(TRY_CAST(c.{x} AS DOUBLE), 0)' for x in order) or '0'}) AS _ord")
@@ -253,7 +280,9 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
         elif canon == "system":
             sel.append("s.code AS system")
             # normalise each distinct spelling once, then join on the text as written
-            join = ("LEFT JOIN (SELECT d.raw, y.code FROM (SELECT DISTINCT raw_system AS raw FROM sla_clean) d "
+            # (the distinct cleaned spellings: the distinct cells, cleaned)
+            spellings = f"SELECT DISTINCT sla_txt(x) AS raw FROM (SELECT DISTINCT c{m.mapping['system']} AS x {data_rows})"
+            join = (f"LEFT JOIN (SELECT d.raw, y.code FROM ({spellings}) d "
                     "JOIN sla_systems y ON y.norm = sla_norm(d.raw)) s ON s.raw = c.raw_system")
             names = "、".join(s.name for s in contract.systems)
             checks.append((canon, f"raw_{canon} IS NOT NULL AND system IS NULL",
@@ -263,17 +292,20 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
         else:
             sel.append(f"{rawc} AS {canon}")
         if canon in p.required:
-            checks.append((canon, f"raw_{canon} IS NULL", "必填项为空"))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE sla_parsed AS SELECT {', '.join(sel)} FROM sla_clean c {join}")
+            checks.append((canon, f"{text_of[canon]} IS NULL", "必填项为空"))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE sla_parsed AS SELECT {', '.join(sel)} FROM {sla_clean} c {join}")
     if raw.ncols and scalar(con, "SELECT count(*) FROM sla_raw WHERE c0 = '\x00csv-error'"):
         checks.append(("", "_row IN (SELECT _row FROM sla_raw WHERE c0 = '\x00csv-error')", "CSV 记录格式错误"))
 
     rej_sql = []
     for canon, cond, reason in checks:
         col_name = sql_str(m.headers.get(canon, canon)) if canon else "NULL"
-        orig = (f"sla_mask(raw_{canon})" if canon in TEXT_MASKED else f"raw_{canon}") if canon else "NULL"
         if not canon:
             orig = "NULL"
+        elif canon in TEXT_MASKED and canon in typed:
+            orig = f"sla_mask(raw_{canon})"
+        else:  # a masked text column's value is sla_mask of its text already
+            orig = text_of[canon]
         rej_sql.append(f"SELECT {sql_str(file_id)}, {sql_str(src)}, _row, {col_name}, {sql_str(reason)}, "
                        f"{orig} FROM sla_parsed WHERE {cond}")
     con.execute("CREATE OR REPLACE TEMP TABLE sla_rej AS " + " UNION ALL ".join(rej_sql))
@@ -305,7 +337,7 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
         [file_id, src, p.kind, p.name, raw.encoding, raw.sheet, header_row, dt.datetime.now().replace(microsecond=0),
          load_seq, export_as_of, rows_read, rows_loaded, rows_rejected, rows_merged],
     )
-    for t in ("sla_clean", "sla_parsed", "sla_rej", "sla_folded"):
+    for t in ("sla_parsed", "sla_rej", "sla_folded"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return FileResult(path, "loaded", "", rows_read, rows_loaded, rows_rejected, p.kind, p.name, rows_merged)
 
