@@ -282,11 +282,18 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
             # normalise each distinct spelling once, then join on the text as written
             # (the distinct cleaned spellings: the distinct cells, cleaned)
             spellings = f"SELECT DISTINCT sla_txt(x) AS raw FROM (SELECT DISTINCT c{m.mapping['system']} AS x {data_rows})"
-            join = (f"LEFT JOIN (SELECT d.raw, y.code FROM ({spellings}) d "
-                    "JOIN sla_systems y ON y.norm = sla_norm(d.raw)) s ON s.raw = c.raw_system")
+            join += (f" LEFT JOIN (SELECT d.raw, y.code FROM ({spellings}) d "
+                     "JOIN sla_systems y ON y.norm = sla_norm(d.raw)) s ON s.raw = c.raw_system")
             names = "、".join(s.name for s in contract.systems)
             checks.append((canon, f"raw_{canon} IS NOT NULL AND system IS NULL",
                            f"合同文件中没有该系统（contract.yaml systems），应为：{names} 或其别名"))
+        elif canon in TEXT_MASKED and _repetitive(con, f"c{m.mapping[canon]}", data_rows):
+            # mask each distinct text once and join (a missing text finds no match: NULL, as
+            # sla_mask(NULL) is); the regular expressions cost far more than the join
+            spellings = f"SELECT DISTINCT sla_txt(x) AS raw FROM (SELECT DISTINCT c{m.mapping[canon]} AS x {data_rows})"
+            join += (f" LEFT JOIN (SELECT raw, sla_mask(raw) AS masked FROM ({spellings})) mask_{canon} "
+                     f"ON mask_{canon}.raw = {rawc}")
+            sel.append(f"mask_{canon}.masked AS {canon}")
         elif canon in TEXT_MASKED:
             sel.append(f"sla_mask({rawc}) AS {canon}")
         else:
@@ -340,6 +347,17 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
     for t in ("sla_parsed", "sla_rej", "sla_folded"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return FileResult(path, "loaded", "", rows_read, rows_loaded, rows_rejected, p.kind, p.name, rows_merged)
+
+
+REPETITIVE_SAMPLE = 10_000
+
+
+def _repetitive(con, col: str, data_rows: str) -> bool:
+    """Whether a column repeats its values (at most one distinct value in ten among the first
+    rows), so that masking each distinct value once beats masking every row."""
+    n, distinct = con.execute(f"SELECT count(*), count(DISTINCT x) FROM "
+                              f"(SELECT {col} AS x {data_rows} LIMIT {REPETITIVE_SAMPLE})").fetchall()[0]
+    return distinct * 10 <= n
 
 
 def _fold(con, p: Preset, cols: list[str], extra: dict[str, str], source: str, has_system: bool) -> None:
