@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pyarrow.compute as pc
 
 from . import db as dbm
 from .calendar import WorkCalendar
@@ -44,6 +45,24 @@ TEXT_MASKED = ("description", "reporter", "department", "exclusion", "status", "
                "result", "title", "leave_type")
 FULLWIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
 HALFWIDTH = "".join(chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)) + " "
+
+
+def _plain_initials_sql(x: str) -> str:
+    """SQL true when the first character of x shows that x is no missing marker: an ASCII digit or
+    letter, or a common CJK ideograph, that no marker begins with (in any case). trim() never
+    removes such a character, so it is also the first character of lower(trim(x)), which
+    sla_txt compares with the markers. Most cells start so and skip that comparison."""
+    initials = {m[0] for m in MISSING if m}
+    ranges, lo = [], None
+    for a, b in ((0x30, 0x39), (0x41, 0x5A), (0x61, 0x7A), (0x4E00, 0x9FFF)):
+        for c in range(a, b + 2):
+            plain = c <= b and chr(c).lower()[:1] not in initials and not chr(c).isspace()
+            if plain and lo is None:
+                lo = c
+            elif not plain and lo is not None:
+                ranges.append((lo, c - 1))
+                lo = None
+    return " OR ".join(f"unicode({x}) BETWEEN {a} AND {b}" for a, b in ranges)
 
 
 @dataclass
@@ -84,8 +103,11 @@ def install_macros(con, contract: Contract, extra_formats: list[str] | None = No
     missing = ", ".join(sql_str(m) for m in MISSING)
     con.execute(f"""
     CREATE OR REPLACE TEMP MACRO sla_hw(x) AS translate(x, {sql_str(FULLWIDTH)}, {sql_str(HALFWIDTH)});
+    -- a missing marker -> NULL, else the trimmed text; markers are short, and the first
+    -- character of most cells rules them out before the costlier lower(trim(x)) comparison
     CREATE OR REPLACE TEMP MACRO sla_txt(x) AS
-        CASE WHEN strlen(x) <= 12 AND list_contains([{missing}], lower(trim(x))) THEN NULL ELSE trim(x) END;
+        CASE WHEN strlen(x) > 12 OR {_plain_initials_sql("x")} THEN trim(x)
+             WHEN list_contains([{missing}], lower(trim(x))) THEN NULL ELSE trim(x) END;
     CREATE OR REPLACE TEMP MACRO sla_ts_clean(x) AS
         trim(regexp_replace(regexp_replace(sla_hw(x), '(上午|下午|中午|晚上|凌晨|早上|AM|PM|am|pm)', ' ', 'g'),
                             '\\s+', ' ', 'g'));
@@ -198,16 +220,22 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
     header_row = scalar(con, f"SELECT _row FROM sla_raw ORDER BY _row LIMIT 1 OFFSET {m.row_index}")
 
     ts_cols = set(dbm.KIND_TIMESTAMPS[p.kind])
-    # Stage 1: cleaned text of each mapped column (missing markers -> NULL), materialised once.
+    # Stage 1: cleaned text of each mapped column (missing markers -> NULL). Not materialised: it
+    # is the subquery under stage 2, which keeps the cleaned text beside the typed values.
     mapped = [c for c in dbm.KIND_COLUMNS[p.kind] if (c in m.mapping or c in m.split) and c != "system_raw"]
     clean = [f"sla_txt(c{m.mapping[c]}) AS raw_{c}" if c in m.mapping else
              f"sla_join_dt(sla_txt(c{m.split[c][0]}), sla_txt(c{m.split[c][1]})) AS raw_{c}" for c in mapped]
     extra = {h: f"x{i}" for i, h in enumerate(m.extra)}
     clean += [f"sla_txt(c{m.extra[h]}) AS {x}" for h, x in extra.items()]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE sla_clean AS SELECT _row{''.join(', ' + c for c in clean)} "
-                f"FROM sla_raw WHERE _row > {header_row}")
-    # Stage 2: typed values, column by column.
-    sel = ["c._row"] + [f"c.raw_{c}" for c in mapped]
+    data_rows = f"FROM sla_raw WHERE _row > {header_row}"
+    sla_clean = f"(SELECT _row{''.join(', ' + c for c in clean)} {data_rows})"
+    # Stage 2: typed values, column by column. The cleaned text is kept beside the value only for
+    # typed columns (checks and rejects quote it); a text column's value is its cleaned text, or
+    # sla_mask of it, NULL exactly when the text is, so a second copy would only cost memory.
+    types = dbm.KIND_COLUMNS[p.kind]
+    typed = [c for c in mapped if types[c] != "VARCHAR" or c in ("period", "system")]
+    text_of = {c: f"raw_{c}" if c in typed else c for c in mapped}  # where the cleaned text is
+    sel = ["c._row"] + [f"c.raw_{c}" for c in typed]
     if p.events:
         order = [extra[h] for h in p.events.get("order", [])]
         sel.append(f"({' + '.join(f'coalesce(TRY_CAST(c.{x} AS DOUBLE), 0)' for x in order) or '0'}) AS _ord")
@@ -252,27 +280,39 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
         elif canon == "system":
             sel.append("s.code AS system")
             # normalise each distinct spelling once, then join on the text as written
-            join = ("LEFT JOIN (SELECT d.raw, y.code FROM (SELECT DISTINCT raw_system AS raw FROM sla_clean) d "
-                    "JOIN sla_systems y ON y.norm = sla_norm(d.raw)) s ON s.raw = c.raw_system")
+            # (the distinct cleaned spellings: the distinct cells, cleaned)
+            spellings = f"SELECT DISTINCT sla_txt(x) AS raw FROM (SELECT DISTINCT c{m.mapping['system']} AS x {data_rows})"
+            join += (f" LEFT JOIN (SELECT d.raw, y.code FROM ({spellings}) d "
+                     "JOIN sla_systems y ON y.norm = sla_norm(d.raw)) s ON s.raw = c.raw_system")
             names = "、".join(s.name for s in contract.systems)
             checks.append((canon, f"raw_{canon} IS NOT NULL AND system IS NULL",
                            f"合同文件中没有该系统（contract.yaml systems），应为：{names} 或其别名"))
+        elif canon in TEXT_MASKED and _repetitive(con, f"c{m.mapping[canon]}", data_rows):
+            # mask each distinct text once and join (a missing text finds no match: NULL, as
+            # sla_mask(NULL) is); the regular expressions cost far more than the join
+            spellings = f"SELECT DISTINCT sla_txt(x) AS raw FROM (SELECT DISTINCT c{m.mapping[canon]} AS x {data_rows})"
+            join += (f" LEFT JOIN (SELECT raw, sla_mask(raw) AS masked FROM ({spellings})) mask_{canon} "
+                     f"ON mask_{canon}.raw = {rawc}")
+            sel.append(f"mask_{canon}.masked AS {canon}")
         elif canon in TEXT_MASKED:
             sel.append(f"sla_mask({rawc}) AS {canon}")
         else:
             sel.append(f"{rawc} AS {canon}")
         if canon in p.required:
-            checks.append((canon, f"raw_{canon} IS NULL", "必填项为空"))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE sla_parsed AS SELECT {', '.join(sel)} FROM sla_clean c {join}")
+            checks.append((canon, f"{text_of[canon]} IS NULL", "必填项为空"))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE sla_parsed AS SELECT {', '.join(sel)} FROM {sla_clean} c {join}")
     if raw.ncols and scalar(con, "SELECT count(*) FROM sla_raw WHERE c0 = '\x00csv-error'"):
         checks.append(("", "_row IN (SELECT _row FROM sla_raw WHERE c0 = '\x00csv-error')", "CSV 记录格式错误"))
 
     rej_sql = []
     for canon, cond, reason in checks:
         col_name = sql_str(m.headers.get(canon, canon)) if canon else "NULL"
-        orig = (f"sla_mask(raw_{canon})" if canon in TEXT_MASKED else f"raw_{canon}") if canon else "NULL"
         if not canon:
             orig = "NULL"
+        elif canon in TEXT_MASKED and canon in typed:
+            orig = f"sla_mask(raw_{canon})"
+        else:  # a masked text column's value is sla_mask of its text already
+            orig = text_of[canon]
         rej_sql.append(f"SELECT {sql_str(file_id)}, {sql_str(src)}, _row, {col_name}, {sql_str(reason)}, "
                        f"{orig} FROM sla_parsed WHERE {cond}")
     con.execute("CREATE OR REPLACE TEMP TABLE sla_rej AS " + " UNION ALL ".join(rej_sql))
@@ -304,9 +344,20 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
         [file_id, src, p.kind, p.name, raw.encoding, raw.sheet, header_row, dt.datetime.now().replace(microsecond=0),
          load_seq, export_as_of, rows_read, rows_loaded, rows_rejected, rows_merged],
     )
-    for t in ("sla_clean", "sla_parsed", "sla_rej", "sla_folded"):
+    for t in ("sla_parsed", "sla_rej", "sla_folded"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return FileResult(path, "loaded", "", rows_read, rows_loaded, rows_rejected, p.kind, p.name, rows_merged)
+
+
+REPETITIVE_SAMPLE = 10_000
+
+
+def _repetitive(con, col: str, data_rows: str) -> bool:
+    """Whether a column repeats its values (at most one distinct value in ten among the first
+    rows), so that masking each distinct value once beats masking every row."""
+    n, distinct = con.execute(f"SELECT count(*), count(DISTINCT x) FROM "
+                              f"(SELECT {col} AS x {data_rows} LIMIT {REPETITIVE_SAMPLE})").fetchall()[0]
+    return distinct * 10 <= n
 
 
 def _fold(con, p: Preset, cols: list[str], extra: dict[str, str], source: str, has_system: bool) -> None:
@@ -352,21 +403,33 @@ CLOCK_INPUTS = ["ticket_id", "onsite", "category", "exclusion", *dbm.TIMESTAMP_C
 
 def recompute_findings(con, contract: Contract) -> str | None:
     """Rebuild ticket_sla, calendar_years and the as_of in meta from the current tickets."""
+    return _recompute_findings(con, contract)[0]
+
+
+def _recompute_findings(con, contract: Contract) -> tuple[str | None, int]:
+    """recompute_findings, plus the number of current tickets.
+
+    The ``tickets`` view (a window over every row of ticket_rows) is evaluated once: the clock
+    inputs hold every timestamp column, so the newest and oldest timestamps and the ticket count
+    come from that one result instead of three more scans of the view."""
+    tbl = con.sql(f"SELECT {', '.join(CLOCK_INPUTS)} FROM tickets").to_arrow_table()
+    n_tickets = tbl.num_rows
+    # min(least(...)) / max(greatest(...)) over the view: NULLs are skipped, as pc.min_max does
+    extremes = [pc.min_max(tbl[c]) for c in dbm.TIMESTAMP_COLUMNS]
+    lows = [m["min"].as_py() for m in extremes if m["min"].is_valid]
+    highs = [m["max"].as_py() for m in extremes if m["max"].is_valid]
+    span = (min(lows, default=None), max(highs, default=None))
     override = dbm.get_meta(con, "as_of_override")
     if override:
         as_of = np.datetime64(override, "s")
     else:
-        newest = scalar(con, f"SELECT max(greatest({', '.join(dbm.TIMESTAMP_COLUMNS)})) FROM tickets")
-        as_of = None if newest is None else np.datetime64(newest, "s")
-    span = con.execute(f"SELECT min(least({', '.join(dbm.TIMESTAMP_COLUMNS)})), "
-                       f"max(greatest({', '.join(dbm.TIMESTAMP_COLUMNS)})) FROM tickets").fetchall()[0]
+        as_of = None if span[1] is None else np.datetime64(span[1], "s")
     with dbm.transaction(con):
         con.execute("DELETE FROM ticket_sla")
         con.execute("DELETE FROM calendar_years")
         if as_of is None:
             dbm.set_meta(con, "as_of", "")
-            return None
-        tbl = con.sql(f"SELECT {', '.join(CLOCK_INPUTS)} FROM tickets").to_arrow_table()
+            return None, n_tickets
         bounds = np.array([np.datetime64(v, "s") for v in span if v is not None] + [as_of])
         cal = WorkCalendar.covering(contract, bounds)
         clocks = compute_clocks(tbl, contract, as_of, cal)
@@ -385,7 +448,7 @@ def recompute_findings(con, contract: Contract) -> str | None:
         dbm.set_meta(con, "contract_sha256", contract.sha256)
         dbm.set_meta(con, "contract_path", str(contract.path))
         dbm.set_meta(con, "computed_at", dt.datetime.now().replace(microsecond=0).isoformat(sep=" "))
-    return as_of_text
+    return as_of_text, n_tickets
 
 
 def ingest(paths: list[Path], db_path: Path = dbm.DEFAULT_DB, contract_path: Path = Path("contract.yaml"),
@@ -430,10 +493,9 @@ def ingest(paths: list[Path], db_path: Path = dbm.DEFAULT_DB, contract_path: Pat
                     dbm.set_meta(con, "as_of_override", as_of_value)
                 else:
                     con.execute("DELETE FROM meta WHERE key = 'as_of_override'")
-        result.as_of = recompute_findings(con, contract)
+        result.as_of, result.tickets = _recompute_findings(con, contract)
         with dbm.transaction(con):
             recompute_all(con, contract)  # resident staffing, inspections, costs (sla_lib/findings.py)
-        result.tickets = scalar(con, "SELECT count(*) FROM tickets")
     finally:
         con.close()
     return result

@@ -86,16 +86,18 @@ def read_file(con, path: Path, table: str, sheet: str | None = None) -> RawFile:
 # -- csv ------------------------------------------------------------------------------------------
 def _read_csv(con, path: Path, table: str) -> RawFile:
     data = path.read_bytes()
-    if not data.strip():
+    if not data or data.isspace():  # (what `not data.strip()` tests, without copying the file)
         raise InputError("the file is empty")
     rows, encoding = None, None
     # Fast path: DuckDB's reader straight on the file when it is UTF-8 and every record is one
     # line, so that the record number is the line number (checked after reading). Checks run on
-    # the bytes: a large file is never decoded into a Python string on this path.
+    # the bytes: a large file is never decoded into a Python string (nor copied) on this path.
     bom = 3 if data.startswith(codecs.BOM_UTF8) else 0
-    one_line_records = b"\x00" not in data and data.count(b"\r") == data.count(b"\r\n")
+    carriage_returns = data.count(b"\r")
+    one_line_records = b"\x00" not in data and (carriage_returns == 0 or carriage_returns == data.count(b"\r\n"))
     if one_line_records and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        first_line = data[bom:].split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
+        end = data.find(b"\n", bom)
+        first_line = data[bom:end if end >= 0 else len(data)].decode("utf-8", errors="replace").rstrip("\r")
         delim = sniff_delimiter(first_line)
         lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
         rows = _duckdb_csv(con, path, table, _count_fields(first_line, delim), delim, lines)
