@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 from openpyxl import Workbook
 
+from .calendar import WorkCalendar
 from .contract import Contract
 from .demo import _fixed_zip, demo_span
 
@@ -74,28 +75,6 @@ CONTENT = "服务器与数据库运行状态、接口日志、备份与恢复演
 FINDINGS = ["无", "接口日志有超时告警，已调整重试参数", "备份作业耗时偏长，建议错峰", "存在过期账号 2 个，已停用"]
 
 
-def _is_workday(d: D) -> bool:
-    """chinese_calendar's answer; Monday-Friday for a year the package does not cover yet (as the
-    hospital calendar does, marking it provisional)."""
-    import chinese_calendar as cc
-
-    try:
-        return cc.is_workday(d)
-    except NotImplementedError:
-        return d.weekday() < 5
-
-
-def _working_days_from(start: D, n: int) -> D:
-    """The date on which n working days (inclusive of start) are complete."""
-    d, count = start, 0
-    while True:
-        if _is_workday(d):
-            count += 1
-            if count == n:
-                return d
-        d += dt.timedelta(days=1)
-
-
 def demo_quarters(contract: Contract, months: int | None = None) -> list[tuple[int, str, D]]:
     """(contract year, quarter label, first day inside the contract year) of every quarter of the
     inspection clause that has started before the demo span ends, in order."""
@@ -112,6 +91,10 @@ def inspection_rows(contract: Contract, seed: int = 7, months: int | None = None
     rng1 = np.random.default_rng(seed + YEAR1_SEEDS[0])  # year 1: the one-year demo's draws, in its order
     rng2 = np.random.default_rng(seed + YEAR2_SEEDS[0])
     systems = [s for s in contract.systems if s.inspected]
+    # the hospital calendar (make-up days, contract extra days; Monday-Friday, provisional, for a
+    # year chinesecalendar does not cover yet)
+    cal = WorkCalendar(contract, contract.signing_date.year, span_end.year + 1)
+    day = dt.timedelta(days=1)
     rows = []
     for year, quarter, first in demo_quarters(contract, months):
         rng = rng1 if year == 1 else rng2
@@ -123,9 +106,8 @@ def inspection_rows(contract: Contract, seed: int = 7, months: int | None = None
                     continue
             else:
                 start = first + dt.timedelta(days=int(first_day + 7 * k + rng.integers(0, 5)))
-                while not _is_workday(start):
-                    start += dt.timedelta(days=1)
-                end = _working_days_from(start, int(rng.integers(3, 6)))
+                start = cal.nth_working_date_after(start - day, 1)  # that day, or the next working day
+                end = cal.nth_working_date_after(start - day, int(rng.integers(3, 6)))  # n working days done
                 result = "正常" if rng.random() < 0.8 else "基本正常，见发现问题"
             sid = f"XJ-{quarter}-{s.code}"
             alias = s.aliases[0] if s.aliases else s.name

@@ -47,6 +47,7 @@ import numpy as np
 
 from .calendar import WorkCalendar
 from .contract import Contract, add_months
+from .demo import demo_span  # demo.py imports this module lazily: no cycle
 
 SUMMARY_FILE = "考勤日汇总_2025下半年.xlsx"
 BOTH_FILE = "考勤打卡原始记录_2025-10.csv"
@@ -168,12 +169,6 @@ def _year(contract: Contract) -> tuple[dt.date, dt.date]:
     return start, end - dt.timedelta(days=1)
 
 
-def _span(contract: Contract, months: int | None) -> tuple[dt.date, dt.date, dt.datetime]:
-    from .demo import demo_span  # demo.py imports this module lazily; imported here all the same
-
-    return demo_span(contract, months)
-
-
 def _draw_times(rng: np.random.Generator, n: int, year1: bool) -> tuple[np.ndarray, ...]:
     """Ordinary punch times of n days x 2 people, seconds of the day: in, out, lunch-punch flag,
     lunch out, lunch in, and the seconds of planted punches. Year 1 (attendance machine): in
@@ -198,7 +193,7 @@ def _draw_times(rng: np.random.Generator, n: int, year1: bool) -> tuple[np.ndarr
 
 def generate_staff_demo(contract: Contract, seed: int = 7, months: int | None = None) -> StaffDemo:
     """Everything ``write_staff_demo`` writes, before formatting (no file is written)."""
-    first, end, export_at = _span(contract, months)  # end exclusive
+    first, end, export_at = demo_span(contract, months)  # end exclusive
     last = end - dt.timedelta(days=1)
     y1_first, y1_last = _year(contract)
     y1_end = y1_last + dt.timedelta(days=1)

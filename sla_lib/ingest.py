@@ -220,6 +220,7 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
     header_row = scalar(con, f"SELECT _row FROM sla_raw ORDER BY _row LIMIT 1 OFFSET {m.row_index}")
 
     ts_cols = set(dbm.KIND_TIMESTAMPS[p.kind])
+    now = dt.datetime.now().replace(microsecond=0)  # the load instant (future-dated values, ingest_log)
     # Stage 1: cleaned text of each mapped column (missing markers -> NULL). Not materialised: it
     # is the subquery under stage 2, which keeps the cleaned text beside the typed values.
     mapped = [c for c in dbm.KIND_COLUMNS[p.kind] if (c in m.mapping or c in m.split) and c != "system_raw"]
@@ -264,7 +265,6 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
             checks.append((canon, f"year({canon}) NOT BETWEEN {YEAR_RANGE[0]} AND {YEAR_RANGE[1]}",
                            f"日期超出合理范围（应在 {YEAR_RANGE[0]}–{YEAR_RANGE[1]} 年之间）"))
             if typ == "TIMESTAMP" and p.kind in HAPPENED and (HAPPENED[p.kind] is None or canon in HAPPENED[p.kind]):
-                now = dt.datetime.now().replace(microsecond=0)
                 checks.append((canon, f"{canon} > TIMESTAMP '{now + FUTURE_SLACK}' AND year({canon}) <= {YEAR_RANGE[1]}",
                                f"时间晚于导入时刻（{now:%Y-%m-%d %H:%M}），不可能已发生，疑为日期笔误"))
         elif typ == "DOUBLE":
@@ -341,7 +341,7 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
         "INSERT INTO ingest_log (file_id, source_file, kind, preset, encoding, sheet, header_row, loaded_at, "
         "load_seq, export_as_of, rows_read, rows_loaded, rows_rejected, rows_merged) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [file_id, src, p.kind, p.name, raw.encoding, raw.sheet, header_row, dt.datetime.now().replace(microsecond=0),
+        [file_id, src, p.kind, p.name, raw.encoding, raw.sheet, header_row, now,
          load_seq, export_as_of, rows_read, rows_loaded, rows_rejected, rows_merged],
     )
     for t in ("sla_parsed", "sla_rej", "sla_folded"):

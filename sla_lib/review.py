@@ -312,7 +312,7 @@ def year_coverage(con, contract: Contract, year: int) -> dict:
     else:
         label = f"{start} 至 {last}（全年）"
     return {"start": start, "end": end, "as_of": as_of, "running": running, "closed_months": closed,
-            "months": len(months), "label": label}
+            "label": label}
 
 
 def compare_years(con, contract: Contract, years: list[int]) -> pd.DataFrame:
