@@ -71,22 +71,22 @@ print(time.perf_counter() - t, n)
     "ingest": """
 import sys, time
 from pathlib import Path
-from sla_lib.ingest import ingest
+from sla_lib.load.ingest import ingest
 t = time.perf_counter()
 r = ingest([Path(sys.argv[1])], Path(sys.argv[2]), Path(sys.argv[3]), echo=lambda *_: None)
 print(time.perf_counter() - t, r.tickets)
 """,
     "clocks": """
 import sys, time, duckdb, numpy as np
-from sla_lib.contract import load_contract
-from sla_lib.calendar import WorkCalendar
-from sla_lib.clocks import compute_clocks
-from sla_lib.ingest import CLOCK_INPUTS
+from sla_lib.rules.contract import load_contract
+from sla_lib.rules.calendar import calendar_for
+from sla_lib.rules.clocks import compute_clocks
+from sla_lib.findings.tickets import CLOCK_INPUTS
 con = duckdb.connect(sys.argv[2], read_only=True)
 tbl = con.sql(f"SELECT {', '.join(CLOCK_INPUTS)} FROM tickets").to_arrow_table()
 c = load_contract(sys.argv[3])
 as_of = np.datetime64('2026-07-10T00:00:00')
-cal = WorkCalendar(c, 2025, 2027)
+cal = calendar_for(c, np.datetime64('2025-01-01'), np.datetime64('2026-12-31'))
 best = float("inf")
 for _ in range(3):  # best of three: the first run also pays for the process's first page faults
     t = time.perf_counter()

@@ -14,8 +14,9 @@ import re
 import time
 from pathlib import Path
 
-import sla_lib.db as dbm
-import sla_lib.ingest as ing
+import sla_lib.findings.tickets as tk
+import sla_lib.load.ingest as ing
+import sla_lib.store.db as dbm
 
 ROOT = Path(__file__).resolve().parents[1]
 LOG: list[tuple[float, float, str]] = []  # (wall s, cpu s, what)
@@ -43,7 +44,7 @@ def main() -> int:
     ap.add_argument("db", type=Path)
     ap.add_argument("--top", type=int, default=15)
     args = ap.parse_args()
-    connect, clocks = dbm.connect, ing.compute_clocks
+    connect, clocks = dbm.connect, tk.compute_clocks
 
     def timed_clocks(*a, **k):
         wall, cpu = time.perf_counter(), time.process_time()
@@ -52,7 +53,7 @@ def main() -> int:
         return out
 
     ing.dbm.connect = lambda *a, **k: TimedConnection(connect(*a, **k))
-    ing.compute_clocks = timed_clocks
+    tk.compute_clocks = timed_clocks
     wall, cpu = time.perf_counter(), time.process_time()
     res = ing.ingest([args.file], args.db, ROOT / "contract.yaml", echo=lambda *_: None)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu

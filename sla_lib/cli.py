@@ -7,9 +7,9 @@ import sys
 import traceback
 from pathlib import Path
 
-from . import __version__
-from .db import DEFAULT_DB, scalar
-from .errors import SlaError
+from sla_lib import __version__, config
+from sla_lib.errors import SlaError
+from sla_lib.store.db import scalar
 
 
 def _positive_int(text: str) -> int:
@@ -23,8 +23,8 @@ def _positive_int(text: str) -> int:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"DuckDB file (default {DEFAULT_DB})")
-    p.add_argument("--contract", type=Path, default=Path("contract.yaml"), help="contract file (default contract.yaml)")
+    p.add_argument("--db", type=Path, default=config.DB_PATH, help=f"DuckDB file (default {config.DB_PATH})")
+    p.add_argument("--contract", type=Path, default=config.CONTRACT_PATH, help="contract file (default contract.yaml)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,11 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="cmd", required=True)
 
     p = sub.add_parser("demo", help="write deterministic demo exports: contract year 1 and part of year 2")
-    p.add_argument("--raw-dir", type=Path, default=Path("data/raw"))
+    p.add_argument("--raw-dir", type=Path, default=config.RAW_DIR)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--months", type=_positive_int, default=None,
                    help="months of history from the signing date (default 16: year 1 and four months of year 2)")
-    p.add_argument("--contract", type=Path, default=Path("contract.yaml"))
+    p.add_argument("--contract", type=Path, default=config.CONTRACT_PATH)
     p.add_argument("--if-empty", action="store_true", help="do nothing when the folder already holds exports")
 
     p = sub.add_parser("ingest", help="load exports into the database and recompute the findings")
@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", help="column-mapping preset name or .yaml path (default: inferred)")
     p.add_argument("--sheet", help="xlsx: the sheet to read (default: the preset's, else the first non-empty one)")
     p.add_argument("--as-of", help="data complete up to this instant (YYYY-MM-DD HH:MM); 'auto' = newest timestamp")
-    p.add_argument("--raw-dir", type=Path, default=Path("data/raw"))
+    p.add_argument("--raw-dir", type=Path, default=config.RAW_DIR)
     _common(p)
 
     p = sub.add_parser("presets", help="list the column-mapping presets")
@@ -63,27 +63,27 @@ def build_parser() -> argparse.ArgumentParser:
     r = rsub.add_parser("monthly", help="the monthly compliance report")
     r.add_argument("--month", help="YYYY-MM (default: every month with tickets)")
     r.add_argument("--all", action="store_true", help="every month with tickets")
-    r.add_argument("--out", type=Path, default=Path("reports"))
+    r.add_argument("--out", type=Path, default=config.REPORTS_DIR)
     _common(r)
     r = rsub.add_parser("quarterly", help="the quarterly report: inspections, advice reports, ticket clauses")
     r.add_argument("--quarter", help="YYYY-Qn, or Yn-Qm for contract quarters (default: every started quarter)")
     r.add_argument("--all", action="store_true", help="every quarter that has started")
-    r.add_argument("--out", type=Path, default=Path("reports"))
+    r.add_argument("--out", type=Path, default=config.REPORTS_DIR)
     _common(r)
     r = rsub.add_parser("year", help="the contract-year review for the renewal decision, with its workbook")
     r.add_argument("--contract-year", type=int, help="1, 2, … (default: every contract year with tickets)")
     r.add_argument("--all", action="store_true", help="every contract year with tickets")
-    r.add_argument("--out", type=Path, default=Path("reports"))
+    r.add_argument("--out", type=Path, default=config.REPORTS_DIR)
     _common(r)
     r = rsub.add_parser("index", help="refresh reports/index.html")
-    r.add_argument("--out", type=Path, default=Path("reports"))
+    r.add_argument("--out", type=Path, default=config.REPORTS_DIR)
 
     p = sub.add_parser("scheduled", help="the scheduled job: load new exports, render every closed period")
     p.add_argument("--today", help="YYYY-MM-DD to act as if it were (default: the real date)")
     p.add_argument("--force", action="store_true", help="render every closed period again")
     p.add_argument("--kinds", help="comma-separated report kinds (default: all: monthly,quarterly,year)")
-    p.add_argument("--raw-dir", type=Path, default=Path("data/raw"))
-    p.add_argument("--out", type=Path, default=Path("reports"))
+    p.add_argument("--raw-dir", type=Path, default=config.RAW_DIR)
+    p.add_argument("--out", type=Path, default=config.REPORTS_DIR)
     _common(p)
 
     p = sub.add_parser("status", help="what the database holds: files, rows, as_of")
@@ -105,41 +105,34 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _render(args, render) -> int:
+def _render(args) -> int:
     """`sla render monthly|quarterly|year`: the period asked for, else every period with data."""
-    from .contract import load_contract
-    from .db import connect
+    from sla_lib.publish.archive import write_index
+    from sla_lib.publish.kinds import kind as report_kind
+    from sla_lib.publish.render import render_report
+    from sla_lib.rules.contract import load_contract
+    from sla_lib.store.db import connect
 
-    def all_periods():
+    kind = report_kind(args.report)
+    asked = getattr(args, kind.parameter)  # --month, --quarter, --contract-year
+    if asked and not args.all:
+        periods = [asked]
+    else:
         con = connect(args.db, read_only=True)
         try:
-            if args.report == "monthly":
-                from .report import months_available
-
-                return months_available(con)
-            if args.report == "quarterly":
-                from .quarterly import quarters_available
-
-                return quarters_available(con)
-            from .review import years_available
-
-            return years_available(con, load_contract(args.contract))
+            periods = kind.available(con, load_contract(args.contract))
         finally:
             con.close()
-
-    one = {"monthly": "month", "quarterly": "quarter", "year": "contract_year"}[args.report]
-    periods = [getattr(args, one)] if getattr(args, one) and not args.all else all_periods()
-    fn = {"monthly": render.render_monthly, "quarterly": render.render_quarterly, "year": render.render_year}
     for period in periods:
-        print(f"rendered {fn[args.report](period, args.db, args.contract, args.out)}")
-    print(render.write_index(args.out))
+        print(f"rendered {render_report(kind.name, period, args.db, args.contract, args.out)}")
+    print(write_index(args.out))
     return 0
 
 
 def _dispatch(args) -> int:
     if args.cmd == "demo":
-        from .contract import load_contract
-        from .demo import write_demo
+        from sla_lib.demo.write import write_demo
+        from sla_lib.rules.contract import load_contract
 
         raw = args.raw_dir
         if args.if_empty and raw.exists() and any(
@@ -152,7 +145,7 @@ def _dispatch(args) -> int:
         return 0
 
     if args.cmd == "ingest":
-        from .ingest import ingest
+        from sla_lib.load.ingest import ingest
 
         res = ingest(args.paths, args.db, args.contract, kind=args.kind, preset=args.preset, as_of=args.as_of,
                      raw_dir=args.raw_dir, sheet=args.sheet)
@@ -164,9 +157,9 @@ def _dispatch(args) -> int:
         return 1 if res.failed else 0
 
     if args.cmd == "rejects":
-        from .db import connect
-        from .export import write_xlsx
-        from .report import reject_list
+        from sla_lib.reports.export import write_xlsx
+        from sla_lib.reports.monthly import reject_list
+        from sla_lib.store.db import connect
 
         con = connect(args.db, read_only=True)
         try:
@@ -178,41 +171,34 @@ def _dispatch(args) -> int:
         if len(df) > 50:
             print(f"  ... {len(df) - 50} more in the workbook")
         stem = "rejects" + (f"-{Path(args.file).stem}" if args.file else "")
-        out = write_xlsx({"拒收明细": df}, args.xlsx or Path("reports") / f"{stem}.xlsx")
+        out = write_xlsx({"拒收明细": df}, args.xlsx or config.REPORTS_DIR / f"{stem}.xlsx")
         print(f"{len(df)} rejected cell(s); wrote {out}")
         return 0
 
     if args.cmd == "presets":
-        from .presets import builtin_presets
+        from sla_lib.load.presets import builtin_presets
 
         for p in builtin_presets().values():
             print(f"{p.name:24} {p.kind:12} {p.description}")
         return 0
 
     if args.cmd == "render":
-        from . import render
-
         if args.report == "index":
-            print(render.write_index(args.out))
+            from sla_lib.publish.archive import write_index
+
+            print(write_index(args.out))
             return 0
-        return _render(args, render)
+        return _render(args)
 
     if args.cmd == "scheduled":
-        from .scheduled import REPORT_KINDS, run_scheduled
+        from sla_lib.publish.kinds import kinds
+        from sla_lib.publish.scheduled import run_scheduled
 
-        kinds = None
-        if args.kinds:
-            names = [k.strip() for k in args.kinds.split(",") if k.strip()]
-            unknown = [k for k in names if k not in REPORT_KINDS]
-            if unknown:
-                raise SlaError(f"--kinds: unknown report kind(s) {', '.join(unknown)}; expected "
-                               f"{', '.join(REPORT_KINDS)}")
-            kinds = [REPORT_KINDS[k] for k in names]
         return run_scheduled(today=args.today, force=args.force, raw_dir=args.raw_dir, db_path=args.db,
-                             contract_path=args.contract, out_dir=args.out, kinds=kinds)
+                             contract_path=args.contract, out_dir=args.out, kinds=kinds(args.kinds))
 
     if args.cmd == "status":
-        from .db import connect, get_meta
+        from sla_lib.store.db import connect, get_meta
 
         con = connect(args.db, read_only=True)
         try:

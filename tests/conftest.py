@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sla_lib.contract import load_contract
+from sla_lib.rules.contract import load_contract
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT = ROOT / "contract.yaml"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sla_lib.calendar import WorkCalendar, to_datetime64
+from sla_lib.rules.calendar import WorkCalendar, to_datetime64
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sla_lib.clocks import compute_ticket_sla
+from sla_lib.rules.clocks import compute_ticket_sla
 
 AS_OF = "2026-06-30 23:59:59"
 

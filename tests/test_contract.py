@@ -2,8 +2,8 @@
 
 import pytest
 
-from sla_lib.contract import load_contract
 from sla_lib.errors import ContractError
+from sla_lib.rules.contract import load_contract
 
 
 def test_repository_contract_loads(contract):

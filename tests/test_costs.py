@@ -6,8 +6,8 @@ import datetime as dt
 
 import pandas as pd
 
-from sla_lib import costs
-from sla_lib.ingest import ingest
+from sla_lib.findings import costs
+from sla_lib.load.ingest import ingest
 
 from .conftest import CONTRACT
 from .test_ingest import row, write_csv
@@ -28,7 +28,7 @@ def test_cost_verdicts(tmp_path):
     c.write_text("工单号,发生日期,服务单位,金额(元),说明\r\nG1,2026-03-06,某维修公司,1200,更换硬盘\r\n"
                  "G2,2026-03-06,某维修公司,800,\r\nG9,2026-03-07,某维修公司,300,\r\n", encoding="utf-8")
     ingest([tickets, c], tmp_path / "sla.duckdb", CONTRACT, echo=lambda *_: None)
-    from sla_lib.db import connect
+    from sla_lib.store.db import connect
 
     con = connect(tmp_path / "sla.duckdb", read_only=True)
     rows = con.execute("SELECT ticket_id, verdict, breached_clauses, amount FROM third_party_costs "
@@ -46,10 +46,10 @@ def _demo_costs(tmp_path, months=None):
     """The demo's cost file, ingested with just the tickets it names (rows of the generated
     tickets), so the verdicts come from sla ingest and the engine's own clocks.
     Returns (cost_rows, those tickets by id, connection)."""
-    from sla_lib.contract import load_contract
-    from sla_lib.db import connect
-    from sla_lib.demo import generate_tickets
-    from sla_lib.demo_inspections import COSTS_FILE, cost_rows, write_cost_demo
+    from sla_lib.demo.inspections import COSTS_FILE, cost_rows, write_cost_demo
+    from sla_lib.demo.tickets import generate_tickets
+    from sla_lib.rules.contract import load_contract
+    from sla_lib.store.db import connect
 
     contract = load_contract(CONTRACT)
     planted = cost_rows(contract, 7, months)

@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from sla_lib.contract import load_contract, norm_name
-from sla_lib.demo import HEADERS, generate_demo, generate_tickets, planted_identifiers, write_demo
+from sla_lib.demo.tickets import HEADERS, generate_demo, generate_tickets, planted_identifiers
+from sla_lib.demo.write import write_demo
+from sla_lib.rules.contract import load_contract, norm_name
 
 CONTRACT = Path(__file__).resolve().parents[1] / "contract.yaml"
 NAMES = ["工单登记_2025Q3.xlsx", "工单登记_2025Q4.csv", "工单登记_2026Q1.csv", "工单登记_2026Q2.xlsx",

@@ -13,9 +13,10 @@ import duckdb
 import openpyxl
 import pytest
 
+import sla_lib
 from sla_lib.cli import main
-from sla_lib.contract import load_contract
-from sla_lib.demo import planted_identifiers
+from sla_lib.demo.tickets import planted_identifiers
+from sla_lib.rules.contract import load_contract
 
 from .conftest import CONTRACT
 from .conftest import query as q
@@ -116,8 +117,9 @@ def test_no_network_connection_while_loading_and_reporting(tmp_path, monkeypatch
     """Every socket connection to an internet address fails during ingest and the report library."""
     import socket
 
-    from sla_lib import charts, report
-    from sla_lib.ingest import ingest
+    from sla_lib.load.ingest import ingest
+    from sla_lib.reports import charts
+    from sla_lib.reports import monthly as report
 
     attempts = []
     real_connect = socket.socket.connect
@@ -135,7 +137,7 @@ def test_no_network_connection_while_loading_and_reporting(tmp_path, monkeypatch
     res = ingest([], tmp_path / "sla.duckdb", CONTRACT, raw_dir=raw, echo=lambda *_: None)
     assert not res.failed and res.tickets > 5000
     contract = load_contract(CONTRACT)
-    con = report.open_db(tmp_path / "sla.duckdb")
+    con = sla_lib.open_db(tmp_path / "sla.duckdb")
     try:
         summary = report.clause_summary(con, contract, MONTH)
         charts.figure_html(charts.summary_chart(summary), "summary")
@@ -148,7 +150,7 @@ def test_no_network_connection_while_loading_and_reporting(tmp_path, monkeypatch
 
 def test_demo_costs_per_contract_year(demo):
     """Year 1: one recoverable (3,600) and one disputed (850) cost; year 2: one recoverable (2,400)."""
-    from sla_lib.demo_inspections import cost_rows
+    from sla_lib.demo.inspections import cost_rows
 
     planted = {tid: verdict for tid, _, _, verdict in cost_rows(load_contract(CONTRACT), seed=7)}
     got = dict(q(demo["db"], "SELECT ticket_id, verdict FROM third_party_costs"))
@@ -167,7 +169,7 @@ def quarterly(demo):
 
 
 def test_quarterly_reports_render_offline_with_every_planted_case(demo, quarterly):
-    from sla_lib.demo_inspections import ADVICE, PLANTED
+    from sla_lib.demo.inspections import ADVICE, PLANTED
 
     contract = load_contract(CONTRACT)
     names = contract.system_names()
@@ -212,7 +214,7 @@ def _year_rates(db, year):
 
 @pytest.mark.parametrize("year", [1, 2])
 def test_contract_year_review_figures_equal_direct_queries(demo, reviews, year):
-    from sla_lib import review
+    from sla_lib.reports import review
 
     first, last = YEAR_MONTHS[year]
     folder = reviews / f"contract-year-{year}"

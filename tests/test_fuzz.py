@@ -14,7 +14,7 @@ import openpyxl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sla_lib.ingest import ingest
+from sla_lib.load.ingest import ingest
 
 from .conftest import CONTRACT
 from .test_ingest import HEADER, row

@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 
 from sla_lib.cli import main
-from sla_lib.ingest import ingest
+from sla_lib.load.ingest import ingest
 
 from .conftest import CONTRACT
 

@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 
-from sla_lib import db as sdb
-from sla_lib import inspections as insp
+from sla_lib.findings import inspections as insp
+from sla_lib.rules import periods
+from sla_lib.store import db as sdb
 
 D = dt.date
 
@@ -87,7 +88,7 @@ def test_contract_quarters_setting(tmp_path, make_contract):
     c = make_contract(lambda raw: raw["clauses"].update(inspection={"title": "巡检", "section": "一.2.3",
                                                                       "text": "每季度巡检一次", "quarters": "contract",
                                                                       "min_working_days": 3}))
-    qs = insp.quarters(c, 1)
+    qs = periods.quarters(c, 1)
     assert [(q.label, q.start, q.end) for q in qs] == [
         ("Y1-Q1", D(2025, 7, 1), D(2025, 9, 30)), ("Y1-Q2", D(2025, 10, 1), D(2025, 12, 31)),
         ("Y1-Q3", D(2026, 1, 1), D(2026, 3, 31)), ("Y1-Q4", D(2026, 4, 1), D(2026, 6, 30))]
@@ -124,9 +125,9 @@ def test_recompute_writes_the_tables(tmp_path, contract):
 
 
 def _ingest_demo(tmp_path, contract, months=None):
-    from sla_lib.demo import demo_span
-    from sla_lib.demo_inspections import write_inspection_demo
-    from sla_lib.ingest import ingest
+    from sla_lib.demo.inspections import write_inspection_demo
+    from sla_lib.demo.tickets import demo_span
+    from sla_lib.load.ingest import ingest
 
     from .conftest import CONTRACT
 
@@ -138,7 +139,7 @@ def _ingest_demo(tmp_path, contract, months=None):
 
 
 def test_demo_inspections_show_every_planted_case(tmp_path, contract):
-    from sla_lib.demo_inspections import ADVICE, PLANTED, write_inspection_demo
+    from sla_lib.demo.inspections import ADVICE, PLANTED, write_inspection_demo
 
     paths, con = _ingest_demo(tmp_path, contract)  # default span: 16 months, export 2026-11-03 16:00
     assert [p.read_bytes() for p in paths] == [p.read_bytes() for p in write_inspection_demo(tmp_path / "b", contract)]
@@ -184,7 +185,7 @@ def test_demo_of_twelve_months_is_the_one_year_demo(tmp_path, contract):
 
     from openpyxl import load_workbook
 
-    from sla_lib.demo_inspections import ADVICE_FILE, INSPECTION_FILE, inspection_rows
+    from sla_lib.demo.inspections import ADVICE_FILE, INSPECTION_FILE, inspection_rows
 
     paths, con = _ingest_demo(tmp_path, contract, months=12)
     assert [p.name for p in paths] == [INSPECTION_FILE, ADVICE_FILE]
@@ -206,7 +207,7 @@ def test_demo_of_twelve_months_is_the_one_year_demo(tmp_path, contract):
 def test_a_quarter_split_between_two_contract_years_shows_both_parts(tmp_path, make_contract):
     """Signed 2025-08-15: 2026-Q3 is 07-01 .. 08-14 of year 1 and 08-15 .. 09-30 of year 2; the
     quarterly report lists each system once per part, each judged on its own."""
-    from sla_lib import quarterly
+    from sla_lib.reports import quarterly
 
     c = make_contract(lambda raw: raw["period"].update(signing_date="2025-08-15"))
     con = build(tmp_path, [

@@ -9,7 +9,7 @@ import datetime as dt
 import duckdb
 import openpyxl
 
-from sla_lib.ingest import ingest
+from sla_lib.load.ingest import ingest
 
 from .conftest import CONTRACT
 

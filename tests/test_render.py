@@ -15,10 +15,11 @@ from html.parser import HTMLParser
 import nbformat
 import pytest
 
-from sla_lib import db as sdb
-from sla_lib.contract import load_contract
 from sla_lib.errors import SlaError
-from sla_lib.render import RenderError, render_monthly, write_index
+from sla_lib.publish.archive import write_index
+from sla_lib.publish.render import RenderError, render_report
+from sla_lib.rules.contract import load_contract
+from sla_lib.store import db as sdb
 
 from .test_report import CONTRACT, MONTH, ROOT, build_db
 
@@ -101,7 +102,7 @@ def _plotly_block(html: str) -> str:
 def test_clock_histogram_limit_line_overflow_and_empty():
     import pandas as pd
 
-    from sla_lib import charts
+    from sla_lib.reports import charts
 
     contract = load_contract(CONTRACT)
     dist = pd.DataFrame({"工单号": ["a", "b", "c", "d"], "状态": ["达标", "达标", "超时", "未到期"],
@@ -122,7 +123,7 @@ def test_clock_histogram_limit_line_overflow_and_empty():
 def test_table_html_escapes_and_formats():
     import pandas as pd
 
-    from sla_lib import charts
+    from sla_lib.reports import charts
 
     df = pd.DataFrame({"说明": ["<script>alert(1)</script>", None], "达标率": [0.5, float("nan")],
                        "时间": pd.to_datetime(["2025-08-01 10:00:05", None]), "暂定": [True, False]})
@@ -140,7 +141,7 @@ def rendered(tmp_path_factory):
     contract = load_contract(CONTRACT)
     db = build_db(base / "sla.duckdb", contract.sha256)
     out = base / "reports"
-    html_path = render_monthly(MONTH, db, CONTRACT, out)
+    html_path = render_report("monthly", MONTH, db, CONTRACT, out)
     return {"db": db, "out": out, "html_path": html_path, "html": html_path.read_text(encoding="utf-8")}
 
 
@@ -268,7 +269,7 @@ def test_failed_cell_names_notebook_and_cell_and_keeps_old_report(rendered, tmp_
     nbformat.write(nb, str(nb_dir / "monthly_report.ipynb"))
     before = rendered["html_path"].read_bytes()
     with pytest.raises(RenderError) as info:
-        render_monthly(MONTH, rendered["db"], CONTRACT, rendered["out"], notebooks_dir=nb_dir)
+        render_report("monthly", MONTH, rendered["db"], CONTRACT, rendered["out"], notebooks_dir=nb_dir)
     msg = str(info.value)
     assert str(nb_dir / "monthly_report.ipynb") in msg
     assert "cell 4" in msg and "ValueError: boom" in msg and "raise ValueError" in msg
@@ -281,9 +282,9 @@ def test_failed_cell_names_notebook_and_cell_and_keeps_old_report(rendered, tmp_
 
 def test_bad_month_and_missing_db(tmp_path):
     with pytest.raises(SlaError, match="YYYY-MM"):
-        render_monthly("2025/08", tmp_path / "x.duckdb", CONTRACT, tmp_path / "reports")
+        render_report("monthly", "2025/08", tmp_path / "x.duckdb", CONTRACT, tmp_path / "reports")
     with pytest.raises(RenderError, match="no database"):
-        render_monthly(MONTH, tmp_path / "x.duckdb", CONTRACT, tmp_path / "reports")
+        render_report("monthly", MONTH, tmp_path / "x.duckdb", CONTRACT, tmp_path / "reports")
 
 
 # -- the committed notebooks ----------------------------------------------------------------------------------------
@@ -304,7 +305,7 @@ def test_explore_notebook_runs_with_its_default_parameters(rendered, tmp_path):
     """The defaults (../data/processed/sla.duckdb, ../contract.yaml) work from notebooks/, as in JupyterLab."""
     import papermill as pm
 
-    from sla_lib.render import _kernel_manager_class
+    from sla_lib.publish.render import _kernel_manager_class
 
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "data" / "processed").mkdir(parents=True)
@@ -328,14 +329,14 @@ def test_two_renders_started_from_one_folder_at_once_use_their_own_kernel_socket
     ("kernel-ipc", relative to the working directory) two renders started from the same folder at the
     same moment could open each other's sockets (seen as "Invalid Signature"). Each kernel now gets
     a private absolute name; two real executions at once from one folder both succeed."""
-    from sla_lib.render import _kernel_manager_class
+    from sla_lib.publish.render import _kernel_manager_class
 
     a, b = _kernel_manager_class()(kernel_name="python3"), _kernel_manager_class()(kernel_name="python3")
     assert os.path.isabs(a.ip) and a.ip != b.ip
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("n = 6 * 7\nprint(n)")])
     nbformat.write(nb, tmp_path / "tiny.ipynb")
     script = ("import sys, papermill as pm\n"
-              "from sla_lib.render import _kernel_manager_class\n"
+              "from sla_lib.publish.render import _kernel_manager_class\n"
               "pm.execute_notebook('tiny.ipynb', sys.argv[1], kernel_name='python3', progress_bar=False,\n"
               "                    kernel_manager_class=_kernel_manager_class())\n")
     procs = [subprocess.Popen([sys.executable, "-c", script, f"out{i}.ipynb"], cwd=tmp_path,

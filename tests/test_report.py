@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sla_lib import db as sdb
-from sla_lib import report
-from sla_lib.contract import load_contract
 from sla_lib.errors import SlaError
+from sla_lib.reports import monthly as report
+from sla_lib.rules.contract import load_contract
+from sla_lib.store import db as sdb
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT = ROOT / "contract.yaml"

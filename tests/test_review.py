@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from sla_lib import review
-from sla_lib.db import connect
-from sla_lib.ingest import ingest
+from sla_lib.load.ingest import ingest
+from sla_lib.reports import review
+from sla_lib.rules import periods
+from sla_lib.store.db import connect
 
 from .conftest import CONTRACT
 from .test_ingest import row, write_csv
@@ -94,9 +95,9 @@ def test_scorecard_rows_and_comparison(db, contract):
 
 
 def test_costs_belong_to_the_contract_year_of_their_ticket(db, contract):
-    from sla_lib import costs
+    from sla_lib.findings import costs
 
-    y1, y2 = review.year_months(contract, 1), review.year_months(contract, 2)
+    y1, y2 = periods.year_months(contract, 1), periods.year_months(contract, 2)
     assert y1[0] == "2025-07" and y1[-1] == "2026-06" and len(y1) == 12
     assert costs.totals(db, y1) == {"recoverable": 1000.0, "disputed": 0.0, "n_recoverable": 1, "n_disputed": 0}
     # C2 arrived 4 h 01 min after the notification: recoverable; G9 is unknown, dated in year 2: disputed

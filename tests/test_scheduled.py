@@ -23,22 +23,22 @@ import pytest
 
 from sla_lib import __version__
 from sla_lib.cli import main
-from sla_lib.contract import load_contract
-from sla_lib.db import connect
-from sla_lib.demo import write_demo
-from sla_lib.render import period_fingerprints
-from sla_lib.scheduled import (
+from sla_lib.demo.write import write_demo
+from sla_lib.publish.fingerprints import period_fingerprints
+from sla_lib.publish.kinds import REPORT_KINDS
+from sla_lib.publish.scheduled import (
     EXIT_BUSY,
     EXIT_ERROR,
     EXIT_OK,
     EXIT_RENDER_FAILED,
     LOCK_NAME,
-    REPORT_KINDS,
     RunLock,
-    month_closes_on,
     plan,
     run_scheduled,
 )
+from sla_lib.rules import periods
+from sla_lib.rules.contract import load_contract
+from sla_lib.store.db import connect
 
 from .conftest import CONTRACT, ROOT
 from .test_ingest import row, write_csv
@@ -129,7 +129,7 @@ def test_a_year_of_daily_runs_renders_each_month_once_on_the_first_run_after_it_
             seen.setdefault(period, []).append(r["day"])
     # each month on the 1st of the next month; each quarter on the day after it ends; contract year 1
     # on the signing date one year on (2026-07-01); 2026-Q3 (contract year 2) has not closed by 31 July
-    assert seen == {m: [month_closes_on(m)] for m in MONTHS} | {q: [d] for q, d in QUARTERS.items()} | {
+    assert seen == {m: [periods.month(m).closes_on] for m in MONTHS} | {q: [d] for q, d in QUARTERS.items()} | {
         "contract-year-1": [dt.date(2026, 7, 1)]}
     # the first run loaded the exports; a run with nothing new did nothing and said so
     assert f"loading: {year['exports']} new export file(s)" in runs[0]["out"] and renders(runs[0]["out"]) == []
@@ -337,8 +337,8 @@ def test_a_held_lock_stops_the_run_before_it_touches_anything(tmp_path):
 
 
 def test_months_close_at_the_end_of_their_last_day(archive):
-    assert month_closes_on("2025-12") == dt.date(2026, 1, 1)
-    assert month_closes_on("2026-02") == dt.date(2026, 3, 1)
+    assert periods.month("2025-12").closes_on == dt.date(2026, 1, 1)
+    assert periods.month("2026-02").closes_on == dt.date(2026, 3, 1)
     contract = load_contract(archive / "contract.yaml")
     con = connect(archive / "sla.duckdb", read_only=True)
     try:
@@ -422,7 +422,7 @@ def test_quarterly_exports_change_only_the_months_they_touch(tmp_path):
     """The fingerprint on real data: loading the four ticket exports of the one-year demo one by one adds their quarter's
     months and changes no earlier month, except 2026-02, whose one open clock (elapsed time up to
     as_of) moves when the last export moves as_of from 2026-04-15 to 2026-07-03."""
-    from sla_lib.ingest import ingest
+    from sla_lib.load.ingest import ingest
 
     contract_path = project(tmp_path) / "contract.yaml"
     contract = load_contract(contract_path)

@@ -8,8 +8,8 @@ import shutil
 
 import pytest
 
-from sla_lib.ingest import ingest
-from sla_lib.render import render_monthly
+from sla_lib.load.ingest import ingest
+from sla_lib.publish.render import render_report
 
 from .conftest import CONTRACT, SHARED
 from .conftest import query as q
@@ -56,7 +56,7 @@ def test_fold_follows_the_documented_choices(sn):
 
 
 def test_report_shows_made_sla_beside_our_verdict(sn):
-    html_path = render_monthly("2016-03", sn["db"], CONTRACT, sn["base"] / "reports")
+    html_path = render_report("monthly", "2016-03", sn["db"], CONTRACT, sn["base"] / "reports")
     html = html_path.read_text(encoding="utf-8")
     assert_offline(html)
     table = parse(html).tables["sla-table-external-verdicts"]

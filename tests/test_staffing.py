@@ -19,10 +19,7 @@ import chinese_calendar
 import duckdb
 import pytest
 
-from sla_lib import staffing
-from sla_lib.contract import load_contract
-from sla_lib.demo import write_demo
-from sla_lib.demo_staff import (
+from sla_lib.demo.staff import (
     BOTH_FILE,
     FILES,
     LEAVE_FILE,
@@ -34,9 +31,12 @@ from sla_lib.demo_staff import (
     staff_events,
     write_staff_demo,
 )
+from sla_lib.demo.write import write_demo
 from sla_lib.errors import ContractError
-from sla_lib.ingest import ingest
-from sla_lib.render import render_monthly
+from sla_lib.load.ingest import ingest
+from sla_lib.publish.render import render_report
+from sla_lib.reports import staffing
+from sla_lib.rules.contract import load_contract
 
 from .conftest import CONTRACT
 from .conftest import query as q
@@ -613,13 +613,13 @@ def _figure_data(html: str, name: str) -> list[dict]:
 def test_rendered_month_shows_the_section_and_its_figures_equal_direct_queries(demo):
     db = demo["db"]
     month = "2025-10"
-    html = render_monthly(month, db, CONTRACT, demo["base"] / "reports").read_text(encoding="utf-8")
+    html = render_report("monthly", month, db, CONTRACT, demo["base"] / "reports").read_text(encoding="utf-8")
     page = assert_offline(html)
     assert "六、驻场人员考勤与月度工作记录" in html and "七、方法说明" in html and "八、数据质量" in html
     # the heat map: one row per person, one cell per day, the status of staffing_days
     heat = _figure_data(html, "staffing-heatmap")[0]
     assert heat["type"] == "heatmap" and heat["y"] == ["李工", "王工"] and heat["x"] == list(range(1, 32))
-    from sla_lib.charts import STAFF_CODES
+    from sla_lib.reports.charts import STAFF_CODES
 
     status = dict(q(db, "SELECT person || '/' || day(work_date), status FROM staffing_days WHERE month = ?",
                     [month]))
@@ -659,7 +659,7 @@ def test_a_database_without_attendance_says_so_in_one_line(tmp_path):
     from .test_report import MONTH, build_db
 
     db = build_db(tmp_path / "sla.duckdb", load_contract(CONTRACT).sha256)
-    html = render_monthly(MONTH, db, CONTRACT, tmp_path / "reports").read_text(encoding="utf-8")
+    html = render_report("monthly", MONTH, db, CONTRACT, tmp_path / "reports").read_text(encoding="utf-8")
     assert staffing.NO_ATTENDANCE_TEXT in html
     assert "sla-fig-staffing-heatmap" not in html and "sla-table-staffing" not in html
     assert not re.search(r"sla-table-monthly-records", html)

@@ -15,67 +15,17 @@ Settings (contract file, all optional): ``clauses.inspection.min_working_days`` 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from .calendar import WorkCalendar
-from .contract import Contract, add_months
-from .db import get_meta
+from sla_lib.findings.as_of import data_as_of
+from sla_lib.rules.calendar import WorkCalendar, calendar_for
+from sla_lib.rules.contract import Contract
+from sla_lib.rules.periods import calendar_quarter_label, contract_years, quarter_scheme, quarters
 
-COVERAGE_TABLE = """
-CREATE TABLE IF NOT EXISTS inspection_coverage (
-    contract_year INTEGER NOT NULL,
-    quarter VARCHAR NOT NULL,        -- 2025-Q3 (calendar) or Y1-Q1 (contract quarters)
-    quarter_start DATE NOT NULL,
-    quarter_end DATE NOT NULL,       -- last day of the quarter
-    covered_start DATE NOT NULL,     -- the part of the quarter inside the contract year
-    covered_end DATE NOT NULL,
-    partial BOOLEAN NOT NULL,        -- the contract year covers only part of the quarter
-    system VARCHAR NOT NULL,
-    status VARCHAR NOT NULL,         -- done | too_short | incomplete_sheet | missing | not_yet_due
-    inspection_id VARCHAR,
-    start_date DATE,
-    end_date DATE,
-    working_days INTEGER,            -- counted inclusively, hospital calendar
-    missing_fields VARCHAR,          -- empty sheet fields, e.g. 巡检结果
-    inspections_in_quarter INTEGER NOT NULL,
-    provisional BOOLEAN NOT NULL,    -- working days used a calendar year marked provisional
-    source_file VARCHAR,
-    source_row INTEGER
-);
-CREATE TABLE IF NOT EXISTS advice_reports (
-    contract_year INTEGER NOT NULL,
-    period VARCHAR NOT NULL,         -- the quarter, as in inspection_coverage
-    period_start DATE NOT NULL,
-    period_end DATE NOT NULL,
-    due_date DATE NOT NULL,          -- the Nth working day after the period ends
-    status VARCHAR NOT NULL,         -- on_time | late | missing | not_yet_due
-    submitted_at TIMESTAMP,
-    late_working_days INTEGER,
-    title VARCHAR,
-    reports_in_period INTEGER NOT NULL,
-    source_file VARCHAR,
-    source_row INTEGER
-);
-"""
 INSPECTION_STATUSES = ["done", "too_short", "incomplete_sheet", "missing", "not_yet_due"]
 DEFAULT_ADVICE_TYPES = ["信息化建设建议", "信息化建设建议方案"]
-
-
-@dataclass(frozen=True)
-class Quarter:
-    contract_year: int
-    label: str
-    start: dt.date
-    end: dt.date  # last day
-    covered_start: dt.date
-    covered_end: dt.date
-
-    @property
-    def partial(self) -> bool:
-        return (self.covered_start, self.covered_end) != (self.start, self.end)
 
 
 def settings(contract: Contract) -> dict:
@@ -83,54 +33,24 @@ def settings(contract: Contract) -> dict:
     adv = contract.clauses.get("advice_report", {})
     return {
         "min_working_days": int(ins.get("min_working_days", 3)),
-        "quarters": ins.get("quarters", "calendar"),
+        "quarters": quarter_scheme(contract),
         "advice_due_working_day": int(adv.get("due_working_day", 5)),
         "advice_types": list(adv.get("types", DEFAULT_ADVICE_TYPES)),
     }
 
 
-def contract_years(contract: Contract, up_to: dt.date) -> list[int]:
-    """Contract years that have started by ``up_to`` (at least year 1)."""
-    n = 1
-    while contract.contract_year_bounds(n + 1)[0] <= up_to:
-        n += 1
-    return list(range(1, n + 1))
-
-
-def quarters(contract: Contract, year: int) -> list[Quarter]:
-    """The quarters contract year ``year`` touches: calendar quarters (default) or quarters counted
-    from the signing date (``clauses.inspection.quarters: contract``)."""
-    start, end_excl = contract.contract_year_bounds(year)
-    last = end_excl - dt.timedelta(days=1)
-    out = []
-    if settings(contract)["quarters"] == "contract":
-        q_start, i = start, 1
-        while q_start < end_excl:
-            q_end = min(add_months(q_start, 3), end_excl) - dt.timedelta(days=1)
-            out.append(Quarter(year, f"Y{year}-Q{i}", q_start, q_end, q_start, q_end))
-            q_start, i = q_end + dt.timedelta(days=1), i + 1
-        return out
-    q_start = dt.date(start.year, 3 * ((start.month - 1) // 3) + 1, 1)
-    while q_start <= last:
-        q_end = add_months(q_start, 3) - dt.timedelta(days=1)
-        label = f"{q_start.year}-Q{(q_start.month - 1) // 3 + 1}"
-        out.append(Quarter(year, label, q_start, q_end, max(q_start, start), min(q_end, last)))
-        q_start = add_months(q_start, 3)
-    return out
-
-
-def _as_of(con) -> dt.date:
-    text = get_meta(con, "as_of")
-    if text:
-        return dt.datetime.fromisoformat(text).date()
-    row = con.execute("SELECT max(greatest(start_date, end_date)) FROM inspections").fetchall()
-    return row[0][0] or dt.date.today()
+def _as_of_date(con) -> dt.date:
+    """The day of the data's as_of (:func:`sla_lib.findings.as_of.data_as_of`). With no dated row
+    at all, the earliest date, so that nothing is due yet; never today's date (the same files
+    always give the same figures)."""
+    ts = data_as_of(con)
+    return ts.date() if ts is not None else dt.date.min
 
 
 def coverage(con, contract: Contract, cal: WorkCalendar | None = None) -> pd.DataFrame:
     """inspection_coverage rows for every inspected system x every quarter of every started year."""
     cfg = settings(contract)
-    as_of = _as_of(con)
+    as_of = _as_of_date(con)
     years = contract_years(contract, as_of)
     qs = [q for y in years for q in quarters(contract, y)]
     systems = [s.code for s in contract.systems if s.inspected]
@@ -140,9 +60,7 @@ def coverage(con, contract: Contract, cal: WorkCalendar | None = None) -> pd.Dat
     for c in ("start_date", "end_date"):
         ins[c] = pd.to_datetime(ins[c])
     if cal is None:
-        years = [qs[0].start.year, qs[-1].end.year + 1]
-        years += [d.year for d in ins["start_date"].dropna()] + [d.year for d in ins["end_date"].dropna()]
-        cal = WorkCalendar(contract, min(years), max(years))
+        cal = calendar_for(contract, qs[0].start, qs[-1].end, ins["start_date"], ins["end_date"])
     if len(ins):
         start = ins["start_date"].to_numpy(dtype="datetime64[D]")
         end = ins["end_date"].to_numpy(dtype="datetime64[D]")
@@ -195,21 +113,21 @@ def _blank(s: pd.Series) -> pd.Series:
 def advice(con, contract: Contract, cal: WorkCalendar | None = None) -> pd.DataFrame:
     """advice_reports rows: one per quarter of every started contract year."""
     cfg = settings(contract)
-    as_of = _as_of(con)
+    as_of = _as_of_date(con)
     qs = [q for y in contract_years(contract, as_of) for q in quarters(contract, y)]
     types = cfg["advice_types"]
     dl = con.execute(f"""
         SELECT period, submitted_at, title, source_file, source_row FROM deliverables
         WHERE deliverable_type IN ({", ".join("?" for _ in types)})""", types).df()
     if cal is None:
-        cal = WorkCalendar(contract, qs[0].start.year, qs[-1].end.year + 1)
+        cal = calendar_for(contract, qs[0].start, qs[-1].end)
     n = cfg["advice_due_working_day"]
     rows = []
     for q in qs:
         due = cal.nth_working_date_after(q.covered_end, n)
         months = {f"{m.year}-{m.month:02d}" for m in pd.date_range(q.covered_start, q.covered_end, freq="MS")}
         months.add(f"{q.covered_start.year}-{q.covered_start.month:02d}")
-        sel = dl[dl["period"].isin({q.label, *months, _calendar_label(q)})] if len(dl) else dl
+        sel = dl[dl["period"].isin({q.label, *months, calendar_quarter_label(q.start)})] if len(dl) else dl
         base = dict(contract_year=q.contract_year, period=q.label, period_start=q.covered_start,
                     period_end=q.covered_end, due_date=due, reports_in_period=len(sel))
         sub = sel.dropna(subset=["submitted_at"]).sort_values("submitted_at") if len(sel) else sel
@@ -228,13 +146,8 @@ def advice(con, contract: Contract, cal: WorkCalendar | None = None) -> pd.DataF
     return pd.DataFrame(rows).reindex(columns=cols)
 
 
-def _calendar_label(q: Quarter) -> str:
-    return f"{q.start.year}-Q{(q.start.month - 1) // 3 + 1}"
-
-
 def recompute(con, contract: Contract) -> None:
     """Rebuild inspection_coverage and advice_reports (called after every ingest)."""
-    con.execute(COVERAGE_TABLE)
     con.execute("DELETE FROM inspection_coverage")
     con.execute("DELETE FROM advice_reports")
     has_any = con.execute("SELECT (SELECT count(*) FROM inspection_rows) + (SELECT count(*) FROM deliverable_rows) "

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .db import scalar
-from .errors import InputError
+from sla_lib.errors import InputError
+from sla_lib.store.db import scalar
 
 MAX_HEADER_SCAN = 30
 

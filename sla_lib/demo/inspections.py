@@ -33,9 +33,14 @@ from pathlib import Path
 import numpy as np
 from openpyxl import Workbook
 
-from .calendar import WorkCalendar
-from .contract import Contract
-from .demo import _fixed_zip, demo_span
+from sla_lib.demo.files import fixed_zip
+from sla_lib.demo.tickets import demo_span, generate_tickets
+from sla_lib.findings.costs import ONSITE
+from sla_lib.rules.calendar import calendar_for
+from sla_lib.rules.clocks import compute_ticket_sla
+from sla_lib.rules.contract import Contract
+from sla_lib.rules.periods import contract_years, quarters
+from sla_lib.store.schema import TIMESTAMP_COLUMNS
 
 D = dt.date
 INSPECTION_FILE = "巡检单登记_2025-2026.xlsx"
@@ -78,8 +83,6 @@ FINDINGS = ["无", "接口日志有超时告警，已调整重试参数", "备�
 def demo_quarters(contract: Contract, months: int | None = None) -> list[tuple[int, str, D]]:
     """(contract year, quarter label, first day inside the contract year) of every quarter of the
     inspection clause that has started before the demo span ends, in order."""
-    from .inspections import contract_years, quarters
-
     _, end, _ = demo_span(contract, months)
     return [(y, q.label, q.covered_start) for y in contract_years(contract, end - dt.timedelta(days=1))
             for q in quarters(contract, y) if q.covered_start < end]
@@ -93,7 +96,7 @@ def inspection_rows(contract: Contract, seed: int = 7, months: int | None = None
     systems = [s for s in contract.systems if s.inspected]
     # the hospital calendar (make-up days, contract extra days; Monday-Friday, provisional, for a
     # year chinesecalendar does not cover yet)
-    cal = WorkCalendar(contract, contract.signing_date.year, span_end.year + 1)
+    cal = calendar_for(contract, span_end)
     day = dt.timedelta(days=1)
     rows = []
     for year, quarter, first in demo_quarters(contract, months):
@@ -121,8 +124,6 @@ def inspection_rows(contract: Contract, seed: int = 7, months: int | None = None
 
 def advice_rows(contract: Contract, seed: int = 7, months: int | None = None) -> list[tuple[str, dt.datetime]]:
     """(quarter, submitted) of the advice reports submitted before the export instant."""
-    from .inspections import quarters
-
     _, _, export_at = demo_span(contract, months)
     year1 = {q.label for q in quarters(contract, 1)}
     rng1 = np.random.default_rng(seed + YEAR1_SEEDS[1])
@@ -152,7 +153,7 @@ def write_inspection_demo(raw_dir: Path, contract: Contract, seed: int = 7, mont
     buf = io.BytesIO()
     wb.save(buf)
     p1 = raw_dir / INSPECTION_FILE
-    p1.write_bytes(_fixed_zip(buf.getvalue(), export_at))  # same seed and months, same bytes
+    p1.write_bytes(fixed_zip(buf.getvalue(), export_at))  # same seed and months, same bytes
     lines = ["类型,所属期间,提交时间,标题,文件"]
     for q, at in advice_rows(contract, seed, months):
         lines.append(f"信息化建设建议,{q},{at:%Y-%m-%d %H:%M},{q} 信息化建设建议,advice-{q}.pdf")
@@ -170,11 +171,6 @@ def cost_rows(contract: Contract, seed: int = 7, months: int | None = None) -> l
     costs.py reads them); only tickets with arrival and fix times, and a cost date inside the span.
     Rows: (ticket_id, date, amount, expected verdict)."""
     import pandas as pd
-
-    from .clocks import compute_ticket_sla
-    from .costs import ONSITE
-    from .db import TIMESTAMP_COLUMNS
-    from .demo import generate_tickets
 
     _, span_end, _ = demo_span(contract, months)
     year2 = contract.contract_year_bounds(2)[0]

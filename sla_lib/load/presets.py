@@ -12,9 +12,9 @@ from pathlib import Path
 
 import yaml
 
-from .contract import to_halfwidth
-from .db import KIND_COLUMNS
-from .errors import InputError
+from sla_lib.errors import InputError
+from sla_lib.rules.contract import to_halfwidth
+from sla_lib.store.schema import KIND_COLUMNS
 
 PRESET_DIR = Path(__file__).with_name("presets")
 

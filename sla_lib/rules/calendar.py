@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .contract import Contract
+from sla_lib.rules.contract import Contract
 
 NAT = np.datetime64("NaT", "s")
 _NAT_INT = np.iinfo(np.int64).min
@@ -148,19 +148,6 @@ class WorkCalendar:
     def _day_slot(self, days_since_epoch: np.ndarray) -> np.ndarray:
         slot = days_since_epoch - (self._day0 // 86400 - 1)
         return np.clip(slot, 0, len(self._working_by_day) - 1, out=slot)
-
-    # -- construction ------------------------------------------------------------------------------
-    @classmethod
-    def covering(cls, contract: Contract, *arrays: np.ndarray) -> WorkCalendar:
-        """A calendar covering every timestamp given plus the following year (deadlines run ahead)."""
-        years = [contract.signing_date.year]
-        for a in arrays:
-            a = np.asarray(a, dtype="datetime64[s]")
-            a = a[~np.isnat(a)]
-            if len(a):
-                y = a.astype("datetime64[Y]").astype(np.int64) + 1970
-                years += [int(y.min()), int(y.max())]
-        return cls(contract, min(years), max(years) + 1)
 
     # -- day questions ------------------------------------------------------------------------------
     def is_working_day(self, dates) -> np.ndarray:
@@ -351,3 +338,33 @@ def to_datetime64(values) -> np.ndarray:
 
 def as_date(d: np.datetime64) -> dt.date:
     return d.astype("datetime64[D]").astype(dt.date)
+
+
+# -- the one way to build a calendar -----------------------------------------------------------------------
+_BUILT: dict[tuple, WorkCalendar] = {}
+_BUILT_MAX = 8
+
+
+def calendar_for(contract: Contract, *dates) -> WorkCalendar:
+    """The hospital calendar for a span: the signing year, every year of the dates given (dates,
+    timestamps, arrays or columns of them; NaT and None are skipped) and the year after the latest
+    (deadlines run ahead). A calendar is built once per process for the same contract calendar and
+    years, and shared: it is read-only after construction."""
+    years = [contract.signing_date.year]
+    for d in dates:
+        if d is None:
+            continue
+        a = np.asarray(d if np.ndim(d) else [d]).astype("datetime64[s]")
+        a = a[~np.isnat(a)]
+        if len(a):
+            y = a.astype("datetime64[Y]").astype(np.int64) + 1970
+            years += [int(y.min()), int(y.max())]
+    first, last = min(years), max(years) + 1
+    key = (repr(contract.seasons), tuple(sorted(contract.extra_working_days)),
+           tuple(sorted(contract.extra_non_working_days)), first, last)
+    cal = _BUILT.get(key)
+    if cal is None:
+        if len(_BUILT) >= _BUILT_MAX:
+            _BUILT.pop(next(iter(_BUILT)))
+        cal = _BUILT[key] = WorkCalendar(contract, first, last)
+    return cal

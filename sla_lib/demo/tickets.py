@@ -44,7 +44,6 @@ import csv
 import datetime as dt
 import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,7 +52,8 @@ import chinese_calendar
 import numpy as np
 import pandas as pd
 
-from .contract import Contract, add_months
+from sla_lib.demo.files import fixed_zip
+from sla_lib.rules.contract import Contract, add_months
 
 # Default Chinese template (data-contract.md, "tickets"): canonical name -> header, in order.
 HEADERS: dict[str, str] = {
@@ -670,14 +670,8 @@ def _bad_rows(df: pd.DataFrame, idx: pd.Index, rng: np.random.Generator) -> list
 
 
 # -- writing ---------------------------------------------------------------------------------------------
-def write_demo(raw_dir: Path, contract: Contract, seed: int = 7, months: int | None = None) -> list[Path]:
-    """Write ``months`` months of demo exports (default :data:`DEMO_MONTHS`: contract year 1 and
-    part of year 2) into raw_dir: ticket registers, resident staff, inspections, advice reports,
-    third-party costs; return the paths written.
-
-    Only the demo's own file names are written (an existing file of the same name is replaced;
-    no other file is touched). Same seed and months, same bytes; ``months=12`` gives exactly the
-    one-year demo of earlier versions."""
+def write_ticket_demo(raw_dir: Path, contract: Contract, seed: int = 7, months: int | None = None) -> list[Path]:
+    """Write the demo's ticket registers into raw_dir (see :func:`sla_lib.demo.write.write_demo`)."""
     raw_dir = Path(raw_dir)
     raw_dir.mkdir(parents=True, exist_ok=True)
     demo = generate_demo(contract, seed, months)
@@ -695,13 +689,6 @@ def write_demo(raw_dir: Path, contract: Contract, seed: int = 7, months: int | N
             data = _xlsx_bytes(records, style, fmt_rng, demo.export_at)
         path.write_bytes(data)
         paths.append(path)
-    from .demo_staff import write_staff_demo  # resident engineers: attendance, leave, work records (issue 4)
-
-    paths += write_staff_demo(raw_dir, contract, seed, months)
-    from .demo_inspections import write_cost_demo, write_inspection_demo  # issues 5 and 6
-
-    paths += write_inspection_demo(raw_dir, contract, seed, months)
-    paths += write_cost_demo(raw_dir, contract, seed, months)
     return paths
 
 
@@ -792,21 +779,4 @@ def _xlsx_bytes(records, style: str, rng: np.random.Generator, export_at: dt.dat
     ws.freeze_panes = "A2"
     buf = io.BytesIO()
     wb.save(buf)
-    return _fixed_zip(buf.getvalue(), export_at)
-
-
-def _fixed_zip(data: bytes, when: dt.datetime) -> bytes:
-    """Re-pack an xlsx with fixed entry times and document dates, so the bytes depend on the data only."""
-    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            body = zin.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                body = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)",
-                              lambda m: m.group(1) + stamp.encode() + m.group(2), body)
-            zi = zipfile.ZipInfo(info.filename, date_time=when.timetuple()[:6])
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o644 << 16
-            zout.writestr(zi, body)
-    return out.getvalue()
+    return fixed_zip(buf.getvalue(), export_at)

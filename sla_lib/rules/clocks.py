@@ -18,8 +18,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .calendar import WorkCalendar
-from .contract import TICKET_CLAUSES, Contract
+from sla_lib.rules.calendar import WorkCalendar, calendar_for
+from sla_lib.rules.contract import TICKET_CLAUSES, Contract
 
 SLA_COLUMNS = ["ticket_id", "clause", "status", "start_at", "deadline_at", "stop_at", "elapsed_minutes",
                "working_minutes", "late_minutes", "provisional", "note", "month"]
@@ -160,7 +160,7 @@ def compute_clocks(df, contract: Contract, as_of: np.datetime64, cal: WorkCalend
     arrived = _col(df, "arrived_at")
     fixed = _col(df, "fixed_at")
     if cal is None:
-        cal = WorkCalendar.covering(contract, reported, responded, resolved, plan, np.array([as_of]))
+        cal = calendar_for(contract, reported, responded, resolved, plan, as_of)
 
     onsite = _bool(df, "onsite") | ~np.isnat(arrived)
     no_clock = _in_categories(df, "category", contract.no_clock_categories)

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ContractError
+from sla_lib.errors import ContractError
 
 TICKET_CLAUSES = ("response", "resolution", "onsite_arrival", "onsite_fix")
 # Clauses of the resident engineers (issue 4): optional in the file; defaults fill what is missing.

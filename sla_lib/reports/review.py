@@ -19,11 +19,15 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from .calendar import WorkCalendar
-from .clocks import compute_clocks
-from .contract import TICKET_CLAUSES, Contract
-from .db import get_meta
-from .ingest import CLOCK_INPUTS
+from sla_lib.findings import costs
+from sla_lib.findings.tickets import CLOCK_INPUTS
+from sla_lib.reports import monthly as report
+from sla_lib.reports.charts import COLORS, TEMPLATE
+from sla_lib.rules.calendar import calendar_for
+from sla_lib.rules.clocks import compute_clocks
+from sla_lib.rules.contract import TICKET_CLAUSES, Contract
+from sla_lib.rules.periods import year_months
+from sla_lib.store.db import get_meta
 
 DEFAULT_SCORECARD = {"kept": 0.98, "partly_kept": 0.90}
 STATUS_LABELS = {"kept": "履行", "partly_kept": "部分履行", "not_kept": "未履行", "no_data": "无数据"}
@@ -69,16 +73,6 @@ def years_available(con, contract: Contract) -> list[int]:
     return out
 
 
-def year_bounds(contract: Contract, year: int) -> tuple[dt.date, dt.date]:
-    return contract.contract_year_bounds(year)
-
-
-def year_months(contract: Contract, year: int) -> list[str]:
-    """The months (YYYY-MM) of a contract year."""
-    start, end = year_bounds(contract, year)
-    return [str(p) for p in pd.period_range(start, end - dt.timedelta(days=1), freq="M")]
-
-
 def _rate(met: int, breached: int) -> float:
     return met / (met + breached) if met + breached else float("nan")
 
@@ -104,7 +98,7 @@ def _table_exists(con, name: str) -> bool:
 
 def scorecard(con, contract: Contract, year: int) -> pd.DataFrame:
     """One row per clause: target, result, breaches, status (kept / partly kept / not kept)."""
-    start, end = year_bounds(contract, year)
+    start, end = contract.contract_year_bounds(year)
     rows = []
     counts = ticket_counts(con, contract, year)
     for cid in TICKET_CLAUSES:
@@ -131,8 +125,6 @@ def scorecard(con, contract: Contract, year: int) -> pd.DataFrame:
             r = _staff_counts(con, table, ok, bad, start, end)
             rows.append(_row(contract, cid, target, _rate(r[0], r[1]), r[1], f"达标 {r[0]} 个{what}，未达标 {r[1]} 个{what}"))
     if _table_exists(con, "third_party_costs"):
-        from . import costs
-
         t = costs.totals(con, year_months(contract, year))
         rows.append({"条款编号": "third_party", "条款": contract.clauses.get("third_party", {}).get("title", "第三方维修费用"),
                      "合同章节": contract.clauses.get("third_party", {}).get("section", ""),
@@ -175,7 +167,7 @@ def monthly_trend(con, contract: Contract, year: int) -> pd.DataFrame:
 
 
 def _year_tickets(con, contract: Contract, year: int):
-    start, end = year_bounds(contract, year)
+    start, end = contract.contract_year_bounds(year)
     return con.sql(f"SELECT {', '.join(CLOCK_INPUTS)} FROM tickets WHERE reported_at >= '{start}' "
                    f"AND reported_at < '{end}'").to_arrow_table()
 
@@ -206,7 +198,7 @@ def what_if(con, contract: Contract, year: int, points: dict[str, list[float]] |
     rows = []
     if tbl.num_rows == 0:
         return pd.DataFrame(columns=["clause", "threshold", "unit", "is_contract", "met", "breached", "rate"])
-    cal = WorkCalendar(contract, year_bounds(contract, year)[0].year - 1, as_of.astype(object).year + 1)
+    cal = calendar_for(contract, contract.contract_year_bounds(year)[0], as_of)
     current = {"response": contract.clauses["response"]["limit_minutes"],
                "resolution": contract.clauses["resolution"]["working_days"],
                "onsite_arrival": contract.clauses["onsite_arrival"]["limit_hours"],
@@ -227,14 +219,14 @@ def what_if(con, contract: Contract, year: int, points: dict[str, list[float]] |
 def concentration(con, contract: Contract, year: int) -> pd.DataFrame:
     """Where breaches gather: share of breached clocks at night, on non-working days, per system,
     per engineer, on-site vs remote."""
-    start, end = year_bounds(contract, year)
+    start, end = contract.contract_year_bounds(year)
     df = con.execute("""
         SELECT s.clause, s.status, t.reported_at, t.system, t.engineer, coalesce(t.onsite, false) AS onsite
         FROM ticket_sla s JOIN tickets t USING (ticket_id)
         WHERE t.reported_at >= ? AND t.reported_at < ? AND s.status IN ('met', 'breached')""", [start, end]).df()
     if df.empty:
         return pd.DataFrame(columns=["维度", "分组", "计时数", "超时", "超时率"])
-    cal = WorkCalendar(contract, start.year - 1, end.year + 1)
+    cal = calendar_for(contract, start, end)
     day = df["reported_at"].to_numpy(dtype="datetime64[D]")
     hour = df["reported_at"].dt.hour
     df["时段"] = np.where((hour >= 8) & (hour < 18), "白天 08–18 时", "夜间 18–08 时")
@@ -255,7 +247,7 @@ def concentration(con, contract: Contract, year: int) -> pd.DataFrame:
 def recurring(con, contract: Contract, year: int, top: int = 10) -> dict[str, pd.DataFrame]:
     """Top categories, departments, and the same fault repeating (system + category + department
     reported again within 7 days)."""
-    start, end = year_bounds(contract, year)
+    start, end = contract.contract_year_bounds(year)
     args = [start, end]
     cats = con.execute("""SELECT coalesce(category, '未分类') AS 问题类型, count(*) AS 工单数 FROM tickets
                           WHERE reported_at >= ? AND reported_at < ? GROUP BY 1 ORDER BY 2 DESC LIMIT ?""",
@@ -280,7 +272,7 @@ def recurring(con, contract: Contract, year: int, top: int = 10) -> dict[str, pd
 
 def change_requests(con, contract: Contract, year: int) -> dict:
     """改造需求 (no clock in the contract): count, cycle time, backlog at as_of."""
-    start, end = year_bounds(contract, year)
+    start, end = contract.contract_year_bounds(year)
     cats = list(contract.no_clock_categories)
     if not cats:
         return {"count": 0, "done": 0, "backlog": 0, "median_days": None, "p90_days": None}
@@ -297,7 +289,7 @@ def change_requests(con, contract: Contract, year: int) -> dict:
 def year_coverage(con, contract: Contract, year: int) -> dict:
     """How much of a contract year the data cover: the year's bounds, the data's as_of, whether the
     year is still running at as_of, and how many of its months have ended by then."""
-    start, end = year_bounds(contract, year)
+    start, end = contract.contract_year_bounds(year)
     as_of = get_meta(con, "as_of")
     as_of_ts = pd.Timestamp(as_of) if as_of else None
     running = as_of_ts is not None and as_of_ts < pd.Timestamp(end)
@@ -343,8 +335,6 @@ def what_if_chart(wi: pd.DataFrame, contract: Contract):
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    from .charts import COLORS, TEMPLATE
-
     titles = [contract.clauses[c]["title"] for c in TICKET_CLAUSES]
     fig = make_subplots(rows=1, cols=4, subplot_titles=titles, horizontal_spacing=0.06)
     for i, clause in enumerate(TICKET_CLAUSES, start=1):
@@ -368,8 +358,6 @@ def what_if_chart(wi: pd.DataFrame, contract: Contract):
 
 def trend_chart(trend: pd.DataFrame, contract: Contract):
     import plotly.graph_objects as go
-
-    from .charts import TEMPLATE
 
     fig = go.Figure()
     for clause in TICKET_CLAUSES:
@@ -402,8 +390,6 @@ def summary_markdown(con, contract: Contract, year: int) -> str:
 
 def workbook_frames(con, contract: Contract, year: int) -> dict[str, pd.DataFrame]:
     """Sheets of the committee's workbook: scorecard, breach list of the year, cost ledger, what-if."""
-    from . import costs, report
-
     months = year_months(contract, year)
     breaches = pd.concat([report.breach_list(con, contract, m) for m in months], ignore_index=True)
     frames = {"评估表": scorecard(con, contract, year), "超时清单": breaches}

@@ -18,11 +18,12 @@ from typing import Any
 
 import pandas as pd
 
-from .contract import TICKET_CLAUSES, Contract
-from .errors import SlaError
+from sla_lib.errors import SlaError
+from sla_lib.rules.contract import TICKET_CLAUSES, Contract
+from sla_lib.rules.periods import month_label_zh, parse_month
 
 __all__ = [
-    "open_db", "TICKET_CLAUSES", "STATUS_LABELS", "BREAKDOWNS", "validate_month", "resolve_month", "months_available",
+    "TICKET_CLAUSES", "STATUS_LABELS", "BREAKDOWNS", "resolve_month", "months_available",
     "overview", "title_markdown", "clause_summary", "headline_markdown", "breach_list", "clock_distribution",
     "clock_measure", "clock_thresholds", "breakdown", "breakdown_wide", "excluded_list", "invalid_list",
     "data_quality", "external_verdicts", "reject_list", "reject_count", "method_notes", "fmt_duration", "fmt_rate",
@@ -46,26 +47,9 @@ BREAKDOWNS: dict[str, tuple[str, str]] = {
 }
 MISSING = "（未填）"
 KIND_LABELS = {"tickets": "工单"}
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-
-
-# -- connection -------------------------------------------------------------------------------------
-def open_db(path, wait_seconds: float | None = None):
-    """A read-only connection to the project database, for notebooks and reports (waits while
-    another sla process writes; see :func:`sla_lib.db.connect`)."""
-    from . import db as _db
-
-    return _db.connect(path, read_only=True, wait_seconds=wait_seconds)
 
 
 # -- months ------------------------------------------------------------------------------------
-def validate_month(month: str) -> str:
-    """Return ``month`` when it is ``'YYYY-MM'``, else raise :class:`SlaError`."""
-    if not isinstance(month, str) or not _MONTH.match(month):
-        raise SlaError(f"month {month!r}: expected a month YYYY-MM, e.g. 2025-08")
-    return month
-
-
 def months_available(con) -> list[str]:
     """Months ('YYYY-MM', ascending) that have at least one ticket clock."""
     return [r[0] for r in con.execute("SELECT DISTINCT month FROM ticket_sla ORDER BY month").fetchall()]
@@ -74,7 +58,7 @@ def months_available(con) -> list[str]:
 def resolve_month(con, month: str | None) -> str:
     """``month`` validated; an empty value means the latest month in the database."""
     if month:
-        return validate_month(month)
+        return parse_month(month)
     months = months_available(con)
     if not months:
         raise SlaError("the database has no ticket clocks yet (table ticket_sla is empty); run `sla ingest` first")
@@ -84,14 +68,11 @@ def resolve_month(con, month: str | None) -> str:
 def _where_month(month: str | None, alias: str = "s") -> tuple[str, list[Any]]:
     if month is None:
         return "TRUE", []
-    return f"{alias}.month = ?", [validate_month(month)]
+    return f"{alias}.month = ?", [parse_month(month)]
 
 
 def _month_label(month: str | None) -> str:
-    if month is None:
-        return "全部月份"
-    y, m = month.split("-")
-    return f"{y}年{int(m)}月"
+    return "全部月份" if month is None else month_label_zh(month)
 
 
 # -- small helpers -------------------------------------------------------------------------------

@@ -1,17 +1,9 @@
-"""The one DuckDB file every layer lives in. Table names are a public interface (docs/tables.md)."""
+"""Every table and view of the database, as data: the canonical columns of each export kind, the
+bookkeeping tables, the findings tables of every clause and the views over them. ``store.db.connect``
+creates them all when it opens a file for writing. Names and columns are a public interface
+(docs/tables.md)."""
 
 from __future__ import annotations
-
-import os
-import time
-from contextlib import contextmanager
-from pathlib import Path
-
-import duckdb
-
-from .errors import DatabaseBusy
-
-DEFAULT_DB = Path("data/processed/sla.duckdb")
 
 TICKET_COLUMNS = {
     # canonical name: DuckDB type
@@ -186,80 +178,128 @@ SELECT * FROM (
 """
 
 
-def connect(path: str | Path = DEFAULT_DB, read_only: bool = False, wait_seconds: float | None = None):
-    """Open the database, creating it and its tables when new.
+# -- findings tables (rebuilt after every ingest by sla_lib/findings/) ------------------------------
+STAFFING_TABLES = """
+CREATE TABLE IF NOT EXISTS staffing_days (
+    work_date DATE NOT NULL,
+    month VARCHAR NOT NULL,            -- YYYY-MM of work_date
+    person VARCHAR NOT NULL,
+    working_day BOOLEAN NOT NULL,      -- a working day of the hospital calendar
+    on_roster BOOLEAN NOT NULL,        -- named in contract roster.staff on that date
+    counted BOOLEAN NOT NULL,          -- working day and on the roster: counted in the month's figures
+    status VARCHAR NOT NULL,           -- see sla_lib.staffing.STATUS_LABELS
+    expected_start TIMESTAMP,          -- first start of the day's working hours (after leave covering it)
+    expected_end TIMESTAMP,            -- last end of the day's working hours (before leave covering it)
+    check_in TIMESTAMP,
+    check_out TIMESTAMP,
+    late_minutes INTEGER,              -- max(0, check-in - start - grace), whole minutes
+    early_minutes INTEGER,             -- max(0, end - check-out - grace), whole minutes
+    missing_punch VARCHAR,             -- check_in | check_out (the punch that is missing)
+    punch_count INTEGER,               -- raw punches that day (NULL when only a daily summary exists)
+    source VARCHAR,                    -- summary | punches (which attendance shape was used)
+    machine_result VARCHAR,            -- 考勤结果 / 打卡结果 as exported (not used for the status)
+    other_shape_differs BOOLEAN NOT NULL,  -- both shapes exist and their in/out differ (to the minute)
+    leave_file VARCHAR,                -- the leave request used for the day
+    leave_row INTEGER,
+    leave_status VARCHAR,              -- approved | irregular
+    note VARCHAR,                      -- in Chinese: what happened
+    provisional BOOLEAN NOT NULL,      -- the day's calendar year is not covered (Monday-Friday assumed)
+    source_file VARCHAR,
+    source_row INTEGER
+);
+CREATE TABLE IF NOT EXISTS staffing_coverage (
+    work_date DATE NOT NULL,
+    month VARCHAR NOT NULL,
+    rostered INTEGER NOT NULL,         -- people on the roster that day
+    required INTEGER NOT NULL,         -- roster.required_count
+    present INTEGER NOT NULL,          -- of them, on site (present, late, left early or missing punch)
+    on_leave INTEGER NOT NULL,         -- of them, on a whole day of leave (approved or not)
+    covered BOOLEAN NOT NULL,          -- at least one resident present
+    all_present BOOLEAN NOT NULL,      -- every rostered person present and rostered >= required
+    provisional BOOLEAN NOT NULL
+);
+CREATE TABLE IF NOT EXISTS leave_checks (
+    person VARCHAR NOT NULL,
+    start_at TIMESTAMP NOT NULL,
+    end_at TIMESTAMP NOT NULL,
+    leave_type VARCHAR,
+    approved_at TIMESTAMP,
+    approver VARCHAR,
+    handover VARCHAR,
+    approved_in_advance BOOLEAN NOT NULL,  -- approved_at < start_at
+    handover_named BOOLEAN NOT NULL,       -- a hand-over person other than the applicant
+    status VARCHAR NOT NULL,               -- approved | irregular | invalid (ends before it starts)
+    issue VARCHAR,                         -- in Chinese: what is missing
+    working_days INTEGER NOT NULL,         -- working days whose working hours the leave overlaps
+    on_roster BOOLEAN NOT NULL,            -- the applicant is on the roster on the leave's first day
+    source_file VARCHAR NOT NULL,
+    source_row INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS monthly_records (
+    period VARCHAR NOT NULL,           -- YYYY-MM: the month the record covers
+    due_date DATE NOT NULL,            -- the Nth working day of the following month
+    status VARCHAR NOT NULL,           -- on_time | late | missing | not_yet_due | no_date
+    submitted_at TIMESTAMP,            -- the first submission
+    late_working_days INTEGER,         -- late only: working days after the due date up to the submission (>= 1)
+    submissions INTEGER NOT NULL,      -- rows of the register for the month
+    title VARCHAR,
+    provisional BOOLEAN NOT NULL,
+    source_file VARCHAR,
+    source_row INTEGER
+);
+"""
 
-    DuckDB lets one process write a file at a time. A second ``sla`` process waits up to
-    ``wait_seconds`` for the first, then stops with a clear message.
-    """
-    path = Path(path)
-    if wait_seconds is None:  # SLA_DB_WAIT_SECONDS overrides the default 30 s (tests, impatient jobs)
-        wait_seconds = float(os.environ.get("SLA_DB_WAIT_SECONDS", "30"))
-    if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    elif not path.exists():
-        raise FileNotFoundError(f"{path}: no database yet; run `sla ingest` first")
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        try:
-            con = duckdb.connect(str(path), read_only=read_only)
-            break
-        except duckdb.IOException as e:
-            if "lock" not in str(e).lower():
-                raise
-            if time.monotonic() >= deadline:
-                raise DatabaseBusy(
-                    f"{path}: the database is in use by another sla process; waited {wait_seconds:.0f} s. "
-                    "Try again when it has finished."
-                ) from None
-            time.sleep(0.25)
-    try:  # no progress bar on the terminal; inside a Jupyter kernel DuckDB refuses the setting
-        con.execute("SET enable_progress_bar = false")
-    except duckdb.Error:
-        pass
-    if not read_only:
-        con.execute(SCHEMA)
-        con.execute("ALTER TABLE ingest_log ADD COLUMN IF NOT EXISTS rows_merged INTEGER DEFAULT 0")
-        from .costs import COSTS_TABLE  # findings tables of the other clauses (their modules own the DDL)
-        from .inspections import COVERAGE_TABLE
+INSPECTION_TABLES = """
+CREATE TABLE IF NOT EXISTS inspection_coverage (
+    contract_year INTEGER NOT NULL,
+    quarter VARCHAR NOT NULL,        -- 2025-Q3 (calendar) or Y1-Q1 (contract quarters)
+    quarter_start DATE NOT NULL,
+    quarter_end DATE NOT NULL,       -- last day of the quarter
+    covered_start DATE NOT NULL,     -- the part of the quarter inside the contract year
+    covered_end DATE NOT NULL,
+    partial BOOLEAN NOT NULL,        -- the contract year covers only part of the quarter
+    system VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,         -- done | too_short | incomplete_sheet | missing | not_yet_due
+    inspection_id VARCHAR,
+    start_date DATE,
+    end_date DATE,
+    working_days INTEGER,            -- counted inclusively, hospital calendar
+    missing_fields VARCHAR,          -- empty sheet fields, e.g. 巡检结果
+    inspections_in_quarter INTEGER NOT NULL,
+    provisional BOOLEAN NOT NULL,    -- working days used a calendar year marked provisional
+    source_file VARCHAR,
+    source_row INTEGER
+);
+CREATE TABLE IF NOT EXISTS advice_reports (
+    contract_year INTEGER NOT NULL,
+    period VARCHAR NOT NULL,         -- the quarter, as in inspection_coverage
+    period_start DATE NOT NULL,
+    period_end DATE NOT NULL,
+    due_date DATE NOT NULL,          -- the Nth working day after the period ends
+    status VARCHAR NOT NULL,         -- on_time | late | missing | not_yet_due
+    submitted_at TIMESTAMP,
+    late_working_days INTEGER,
+    title VARCHAR,
+    reports_in_period INTEGER NOT NULL,
+    source_file VARCHAR,
+    source_row INTEGER
+);
+"""
 
-        con.execute(COSTS_TABLE + COVERAGE_TABLE)
-        con.execute(VIEWS)
-    return con
+COST_TABLES = """
+CREATE TABLE IF NOT EXISTS third_party_costs (
+    ticket_id VARCHAR NOT NULL,
+    cost_date DATE,
+    vendor VARCHAR,
+    amount DOUBLE NOT NULL,
+    note VARCHAR,
+    verdict VARCHAR NOT NULL,        -- recoverable | disputed
+    reason VARCHAR NOT NULL,         -- in Chinese: which on-site clock was breached, or why disputed
+    breached_clauses VARCHAR,        -- e.g. onsite_arrival, onsite_fix
+    ticket_month VARCHAR,            -- YYYY-MM of the ticket's report (NULL when the ticket is unknown)
+    source_file VARCHAR NOT NULL,
+    source_row INTEGER NOT NULL
+);
+"""
 
-
-def scalar(con, sql: str, params: list | None = None):
-    """First column of the first row, or None. Reads the whole (small) result, which DuckDB 2
-    requires before the connection can run anything else."""
-    rows = con.execute(sql, params or []).fetchall()
-    return rows[0][0] if rows else None
-
-
-def get_meta(con, key: str, default: str | None = None) -> str | None:
-    rows = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
-    return rows[0][0] if rows else default
-
-
-def set_meta(con, key: str, value: str) -> None:
-    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
-
-
-@contextmanager
-def transaction(con):
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield con
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    else:
-        con.execute("COMMIT")
-
-
-def project_relative(p: Path) -> str:
-    """The path relative to the working folder when inside it, else absolute."""
-    try:
-        rel = os.path.relpath(p.resolve(), Path.cwd().resolve())
-    except ValueError:  # another drive on Windows
-        return str(p.resolve())
-    return str(p.resolve()) if rel.startswith("..") else rel.replace(os.sep, "/")
+FINDINGS_TABLES = STAFFING_TABLES + INSPECTION_TABLES + COST_TABLES

@@ -21,8 +21,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from . import report
-from .contract import TICKET_CLAUSES, Contract
+from sla_lib.findings.staffing import STATUS_LABELS
+from sla_lib.reports import monthly as report
+from sla_lib.rules.contract import TICKET_CLAUSES, Contract
+from sla_lib.rules.periods import month_label_zh
 
 __all__ = [
     "COLORS", "FONT_FAMILY", "TEMPLATE", "clock_histogram", "breakdown_chart", "hour_chart", "summary_chart",
@@ -339,9 +341,7 @@ STAFF_CODES = list(STAFF_COLORS)  # z value of a status in the heat map = its in
 def staffing_heatmap(frame: pd.DataFrame, month: str | None = None) -> go.Figure:
     """Person x day calendar of :func:`sla_lib.staffing.heatmap_frame`: one cell per person and day,
     coloured by status (legend below the title), late / early-leave minutes written in the cell."""
-    from .staffing import STATUS_LABELS
-
-    title = "驻场人员考勤日历" + (f"（{report._month_label(month)}）" if month else "")
+    title = "驻场人员考勤日历" + (f"（{month_label_zh(month)}）" if month else "")
     people = list(dict.fromkeys(frame["person"])) if len(frame) else []
     fig = go.Figure(layout={"template": TEMPLATE, "height": int(190 + 46 * max(len(people), 1)),
                             "title": {"text": title}})

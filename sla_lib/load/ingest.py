@@ -13,18 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import numpy as np
-import pyarrow.compute as pc
 
-from . import db as dbm
-from .calendar import WorkCalendar
-from .clocks import compute_clocks
-from .contract import Contract, load_contract
-from .db import scalar
-from .errors import InputError, SlaError
-from .findings import recompute_all
-from .presets import Preset, builtin_presets, get_preset, match_header
-from .readers import RawFile, drop_raw, read_file
+from sla_lib import config
+from sla_lib.errors import InputError, SlaError
+from sla_lib.findings.recompute import recompute_findings
+from sla_lib.load.presets import Preset, builtin_presets, get_preset, match_header
+from sla_lib.load.readers import RawFile, drop_raw, read_file
+from sla_lib.rules.contract import Contract, load_contract
+from sla_lib.store import db as dbm
+from sla_lib.store import schema
+from sla_lib.store.db import scalar
 
 MISSING = ("", "-", "--", "/", "无", "?", "？", "－", "／", "null", "none", "n/a", "na", "—", "——", "nan", "ｎｕｌｌ", "\u3000")
 BUILTIN_TS_FORMATS = [
@@ -219,11 +217,11 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
     install_macros(con, contract, p.timestamp_formats, fast=not p.timestamp_formats)
     header_row = scalar(con, f"SELECT _row FROM sla_raw ORDER BY _row LIMIT 1 OFFSET {m.row_index}")
 
-    ts_cols = set(dbm.KIND_TIMESTAMPS[p.kind])
+    ts_cols = set(schema.KIND_TIMESTAMPS[p.kind])
     now = dt.datetime.now().replace(microsecond=0)  # the load instant (future-dated values, ingest_log)
     # Stage 1: cleaned text of each mapped column (missing markers -> NULL). Not materialised: it
     # is the subquery under stage 2, which keeps the cleaned text beside the typed values.
-    mapped = [c for c in dbm.KIND_COLUMNS[p.kind] if (c in m.mapping or c in m.split) and c != "system_raw"]
+    mapped = [c for c in schema.KIND_COLUMNS[p.kind] if (c in m.mapping or c in m.split) and c != "system_raw"]
     clean = [f"sla_txt(c{m.mapping[c]}) AS raw_{c}" if c in m.mapping else
              f"sla_join_dt(sla_txt(c{m.split[c][0]}), sla_txt(c{m.split[c][1]})) AS raw_{c}" for c in mapped]
     extra = {h: f"x{i}" for i, h in enumerate(m.extra)}
@@ -233,7 +231,7 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
     # Stage 2: typed values, column by column. The cleaned text is kept beside the value only for
     # typed columns (checks and rejects quote it); a text column's value is its cleaned text, or
     # sla_mask of it, NULL exactly when the text is, so a second copy would only cost memory.
-    types = dbm.KIND_COLUMNS[p.kind]
+    types = schema.KIND_COLUMNS[p.kind]
     typed = [c for c in mapped if types[c] != "VARCHAR" or c in ("period", "system")]
     text_of = {c: f"raw_{c}" if c in typed else c for c in mapped}  # where the cleaned text is
     sel = ["c._row"] + [f"c.raw_{c}" for c in typed]
@@ -243,7 +241,7 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
         sel += [f"sla_ts(c.{x}) AS _t_{x}" for x in extra.values()]
     checks = []  # (canonical, condition SQL over sla_parsed, reason)
     join = ""
-    for canon, typ in dbm.KIND_COLUMNS[p.kind].items():
+    for canon, typ in schema.KIND_COLUMNS[p.kind].items():
         if canon == "system_raw":
             continue
         if canon not in mapped:
@@ -319,7 +317,7 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
     con.execute("INSERT INTO rejects SELECT * FROM sla_rej")
 
     rows_read = scalar(con, "SELECT count(*) FROM sla_parsed")
-    cols = list(dbm.KIND_COLUMNS[p.kind])
+    cols = list(schema.KIND_COLUMNS[p.kind])
     source = "(SELECT * FROM sla_parsed WHERE _row NOT IN (SELECT _row FROM sla_rej))"
     if p.events:  # an event log: fold the usable event rows into one row per ticket
         _fold(con, p, cols, extra, source, has_system="system" in mapped)
@@ -329,7 +327,7 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
     ts_list = [c for c in cols if c in ts_cols]
     export_as_of = scalar(con, f"SELECT max(greatest({', '.join(ts_list)})) FROM {source}") if ts_list else None
     con.execute(
-        f"INSERT INTO {dbm.KIND_TABLES[p.kind]} SELECT {value_cols}, ?, ?, _row, ?, ? FROM {source} ORDER BY _row",
+        f"INSERT INTO {schema.KIND_TABLES[p.kind]} SELECT {value_cols}, ?, ?, _row, ?, ? FROM {source} ORDER BY _row",
         [file_id, src, load_seq, export_as_of],
     )
     rows_rejected = scalar(con, "SELECT count(DISTINCT _row) FROM sla_rej")
@@ -398,62 +396,9 @@ def parse_as_of(text: str | None) -> str | None:
     raise SlaError(f"--as-of: cannot read '{text}'; expected YYYY-MM-DD HH:MM[:SS], YYYY-MM-DD or 'auto'")
 
 
-CLOCK_INPUTS = ["ticket_id", "onsite", "category", "exclusion", *dbm.TIMESTAMP_COLUMNS]
-
-
-def recompute_findings(con, contract: Contract) -> str | None:
-    """Rebuild ticket_sla, calendar_years and the as_of in meta from the current tickets."""
-    return _recompute_findings(con, contract)[0]
-
-
-def _recompute_findings(con, contract: Contract) -> tuple[str | None, int]:
-    """recompute_findings, plus the number of current tickets.
-
-    The ``tickets`` view (a window over every row of ticket_rows) is evaluated once: the clock
-    inputs hold every timestamp column, so the newest and oldest timestamps and the ticket count
-    come from that one result instead of three more scans of the view."""
-    tbl = con.sql(f"SELECT {', '.join(CLOCK_INPUTS)} FROM tickets").to_arrow_table()
-    n_tickets = tbl.num_rows
-    # min(least(...)) / max(greatest(...)) over the view: NULLs are skipped, as pc.min_max does
-    extremes = [pc.min_max(tbl[c]) for c in dbm.TIMESTAMP_COLUMNS]
-    lows = [m["min"].as_py() for m in extremes if m["min"].is_valid]
-    highs = [m["max"].as_py() for m in extremes if m["max"].is_valid]
-    span = (min(lows, default=None), max(highs, default=None))
-    override = dbm.get_meta(con, "as_of_override")
-    if override:
-        as_of = np.datetime64(override, "s")
-    else:
-        as_of = None if span[1] is None else np.datetime64(span[1], "s")
-    with dbm.transaction(con):
-        con.execute("DELETE FROM ticket_sla")
-        con.execute("DELETE FROM calendar_years")
-        if as_of is None:
-            dbm.set_meta(con, "as_of", "")
-            return None, n_tickets
-        bounds = np.array([np.datetime64(v, "s") for v in span if v is not None] + [as_of])
-        cal = WorkCalendar.covering(contract, bounds)
-        clocks = compute_clocks(tbl, contract, as_of, cal)
-        con.register("sla_arrow", clocks.to_arrow())
-        con.execute("INSERT INTO ticket_sla SELECT * FROM sla_arrow")
-        con.unregister("sla_arrow")
-        years = {int(y) for y in con.execute(
-            "SELECT DISTINCT year(x) FROM (SELECT unnest([start_at, deadline_at]) AS x FROM ticket_sla "
-            "WHERE clause = 'resolution') WHERE x IS NOT NULL").fetchall() for y in y}
-        for y in cal.years:
-            if y.year in years:
-                con.execute("INSERT INTO calendar_years VALUES (?, ?, ?)", [y.year, y.source, y.provisional])
-        as_of_text = str(as_of).replace("T", " ")
-        dbm.set_meta(con, "as_of", as_of_text)
-        dbm.set_meta(con, "as_of_source", "override" if override else "data")
-        dbm.set_meta(con, "contract_sha256", contract.sha256)
-        dbm.set_meta(con, "contract_path", str(contract.path))
-        dbm.set_meta(con, "computed_at", dt.datetime.now().replace(microsecond=0).isoformat(sep=" "))
-    return as_of_text, n_tickets
-
-
-def ingest(paths: list[Path], db_path: Path = dbm.DEFAULT_DB, contract_path: Path = Path("contract.yaml"),
+def ingest(paths: list[Path], db_path: Path = config.DB_PATH, contract_path: Path = config.CONTRACT_PATH,
            kind: str | None = None, preset: str | None = None, as_of: str | None = None,
-           raw_dir: Path = Path("data/raw"), echo=print, sheet: str | None = None) -> IngestResult:
+           raw_dir: Path = config.RAW_DIR, echo=print, sheet: str | None = None) -> IngestResult:
     contract = load_contract(contract_path)  # validated before any data is read
     as_of_value = parse_as_of(as_of) if as_of is not None else None
     files = expand_paths(paths, raw_dir)
@@ -493,9 +438,7 @@ def ingest(paths: list[Path], db_path: Path = dbm.DEFAULT_DB, contract_path: Pat
                     dbm.set_meta(con, "as_of_override", as_of_value)
                 else:
                     con.execute("DELETE FROM meta WHERE key = 'as_of_override'")
-        result.as_of, result.tickets = _recompute_findings(con, contract)
-        with dbm.transaction(con):
-            recompute_all(con, contract)  # resident staffing, inspections, costs (sla_lib/findings.py)
+        result.as_of, result.tickets = recompute_findings(con, contract)  # one transaction
     finally:
         con.close()
     return result

@@ -4,20 +4,19 @@ One run:
 
 1. takes the run lock ``<out>/.scheduled.lock`` (a second run at the same time stops at once,
    exit 3, and says which process holds the lock);
-2. loads every export in ``data/raw/`` not loaded before (:func:`sla_lib.ingest.ingest`); when
+2. loads every export in ``data/raw/`` not loaded before (:func:`sla_lib.load.ingest.ingest`); when
    there is none and the contract file is the one the findings were computed with, the database
    is not opened for writing at all;
 3. for every registered report kind, lists the periods that have data and have closed by
    ``today``, and renders each one that has no report yet, or whose *input fingerprint*
-   (:func:`sla_lib.render.period_fingerprints`) differs from the one stored in its report.json;
+   (:mod:`sla_lib.publish.fingerprints`) differs from the one stored in its report.json;
 4. refreshes ``<out>/index.html``.
 
 Everything it says goes to stdout and to one log file per run, ``<out>/logs/<start>.log``.
 
-Report kinds are registered in :data:`REPORT_KINDS` (:class:`ReportKind`: how to list a kind's
-periods, when a period closes, its fingerprints, its render function). Only ``monthly`` is
-registered today; quarterly and contract-year reports plug in with :func:`register_kind` without
-changing the scheduler.
+The scheduler knows no kind of report by name: it walks :data:`sla_lib.publish.kinds.REPORT_KINDS`
+(how to list a kind's periods, when a period closes, its fingerprints), the registry that
+``sla render`` and the renderer read too.
 
 Exit codes: 0 done (also when there was nothing to do); 1 some export files could not be loaded
 (the others were, and reports were rendered); 2 a clear error (contract file, database, folder,
@@ -29,172 +28,31 @@ message names the notebook cell that failed.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import socket
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .db import DEFAULT_DB
-from .errors import SlaError
+from sla_lib import __version__, config
+from sla_lib.errors import SlaError
+from sla_lib.load.ingest import expand_paths, file_sha256, ingest
+from sla_lib.publish.archive import write_index
+from sla_lib.publish.kinds import REPORT_KINDS, ReportKind
+from sla_lib.publish.render import render_report
+from sla_lib.rules.contract import load_contract
+from sla_lib.store.db import connect, project_relative
 
-__all__ = ["ReportKind", "REPORT_KINDS", "register_kind", "Pending", "Plan", "plan", "run_scheduled",
-           "month_closes_on", "hospital_today", "parse_today", "RunLock", "LOCK_NAME", "LOG_DIR",
-           "EXIT_OK", "EXIT_LOAD_FAILED", "EXIT_ERROR", "EXIT_BUSY", "EXIT_RENDER_FAILED"]
+__all__ = ["Pending", "Plan", "plan", "run_scheduled", "hospital_today", "parse_today", "RunLock", "LOCK_NAME",
+           "LOG_DIR", "EXIT_OK", "EXIT_LOAD_FAILED", "EXIT_ERROR", "EXIT_BUSY", "EXIT_RENDER_FAILED"]
 
 EXIT_OK, EXIT_LOAD_FAILED, EXIT_ERROR, EXIT_BUSY, EXIT_RENDER_FAILED = 0, 1, 2, 3, 4
 LOCK_NAME = ".scheduled.lock"
 LOG_DIR = "logs"
-
-
-# -- report kinds -----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ReportKind:
-    """What the scheduler needs to know about one kind of report.
-
-    - ``periods(con, contract)``: the periods that have data, ascending (e.g. ``['2025-07', …]``);
-    - ``closes_on(period, contract)``: the first day on which the period is over (a month closes at
-      the end of its last day, so ``'2025-07'`` closes on 2025-08-01 and is rendered by the first
-      run on or after that day);
-    - ``fingerprints(con, contract)``: period -> input fingerprint, the same value the render
-      function stores as ``input_fingerprint`` in the period's report.json;
-    - ``render(period, db, contract_path, out_dir, notebooks_dir=None)``: renders the report and
-      returns the HTML path; raises :class:`sla_lib.render.RenderError` on failure, leaving the
-      previous report in place;
-    - ``record_path(out_dir, period)``: the report.json of the period's report.
-    """
-
-    name: str
-    label: str
-    periods: Callable[[Any, Any], list[str]]
-    closes_on: Callable[[str, Any], dt.date]
-    fingerprints: Callable[[Any, Any], dict[str, str]]
-    render: Callable[..., Path]
-    record_path: Callable[[Path, str], Path]
-
-
-REPORT_KINDS: dict[str, ReportKind] = {}
-
-
-def register_kind(kind: ReportKind) -> ReportKind:
-    """Add (or replace) a report kind; the scheduler handles every registered kind, in order."""
-    REPORT_KINDS[kind.name] = kind
-    return kind
-
-
-def month_closes_on(month: str, contract=None) -> dt.date:
-    """The first day after ``month`` ('YYYY-MM'): the day from which the month is closed."""
-    from .report import validate_month
-
-    y, m = (int(x) for x in validate_month(month).split("-"))
-    return dt.date(y + m // 12, m % 12 + 1, 1)
-
-
-def _monthly_periods(con, contract) -> list[str]:
-    from .report import months_available
-
-    return months_available(con)
-
-
-def _monthly_fingerprints(con, contract) -> dict[str, str]:
-    from .render import MONTHLY_PERIOD_SQL, period_fingerprints
-
-    return period_fingerprints(con, contract.sha256, MONTHLY_PERIOD_SQL)
-
-
-def _monthly_render(period: str, db: Path, contract_path: Path, out_dir: Path, notebooks_dir: Path | None = None):
-    from .render import render_monthly
-
-    return render_monthly(period, db, contract_path, out_dir, notebooks_dir=notebooks_dir)
-
-
-register_kind(ReportKind(
-    name="monthly", label="月度报告", periods=_monthly_periods, closes_on=month_closes_on,
-    fingerprints=_monthly_fingerprints, render=_monthly_render,
-    record_path=lambda out_dir, period: Path(out_dir) / period / "report.json",
-))
-
-
-def quarter_closes_on(quarter: str, contract) -> dt.date:
-    """The day after the quarter's last day inside its contract year (2026-Q1 -> 2026-04-01).
-    A calendar quarter that two contract years share closes with its later part."""
-    from .inspections import quarters
-
-    if quarter.startswith("Y"):  # contract quarters: Yn-Qm
-        years = [int(quarter[1:].split("-")[0])]
-    else:
-        qyear = int(quarter[:4])
-        years = [n for n in range(1, 200) if contract.contract_year_bounds(n)[0].year <= qyear + 1
-                 and contract.contract_year_bounds(n)[1].year >= qyear]
-    ends = [q.covered_end for n in years for q in quarters(contract, n) if q.label == quarter]
-    if not ends:
-        raise ValueError(f"quarter '{quarter}' is in no contract year")
-    return max(ends) + dt.timedelta(days=1)
-
-
-def _quarterly_periods(con, contract) -> list[str]:
-    from .quarterly import quarters_available
-
-    return quarters_available(con)
-
-
-def _quarterly_fingerprints(con, contract) -> dict[str, str]:
-    from .render import kind_fingerprints
-
-    return kind_fingerprints(con, contract, "quarterly")
-
-
-def _quarterly_render(period: str, db: Path, contract_path: Path, out_dir: Path, notebooks_dir: Path | None = None):
-    from .render import render_quarterly
-
-    return render_quarterly(period, db, contract_path, out_dir, notebooks_dir=notebooks_dir)
-
-
-register_kind(ReportKind(
-    name="quarterly", label="季度报告", periods=_quarterly_periods, closes_on=quarter_closes_on,
-    fingerprints=_quarterly_fingerprints, render=_quarterly_render,
-    record_path=lambda out_dir, period: Path(out_dir) / period / "report.json",
-))
-
-
-def _year_number(period: str) -> int:
-    return int(period.rsplit("-", 1)[1])
-
-
-def year_closes_on(period: str, contract) -> dt.date:
-    """The first day after the contract year ('contract-year-1' -> the signing date a year on)."""
-    return contract.contract_year_bounds(_year_number(period))[1]
-
-
-def _year_periods(con, contract) -> list[str]:
-    from .render import year_period
-    from .review import years_available
-
-    return [year_period(n) for n in years_available(con, contract)]
-
-
-def _year_fingerprints(con, contract) -> dict[str, str]:
-    from .render import kind_fingerprints
-
-    return kind_fingerprints(con, contract, "year")
-
-
-def _year_render(period: str, db: Path, contract_path: Path, out_dir: Path, notebooks_dir: Path | None = None):
-    from .render import render_year
-
-    return render_year(_year_number(period), db, contract_path, out_dir, notebooks_dir=notebooks_dir)
-
-
-register_kind(ReportKind(
-    name="year", label="合同年度评估", periods=_year_periods, closes_on=year_closes_on,
-    fingerprints=_year_fingerprints, render=_year_render,
-    record_path=lambda out_dir, period: Path(out_dir) / period / "report.json",
-))
 
 
 # -- dates --------------------------------------------------------------------------------------------------
@@ -260,7 +118,7 @@ def plan(con, contract, out_dir: Path, today: dt.date, force: bool = False,
     still_open: dict[str, list[str]] = {}
     todo: list[Pending] = []
     for kind in kinds if kinds is not None else list(REPORT_KINDS.values()):
-        periods = kind.periods(con, contract)
+        periods = kind.available(con, contract)
         done = [p for p in periods if kind.closes_on(p, contract) <= today]
         closed[kind.name] = done
         still_open[kind.name] = [p for p in periods if p not in done]
@@ -388,8 +246,6 @@ class RunLog:
 
 # -- the run --------------------------------------------------------------------------------------------------------
 def _rel(p: Path) -> str:
-    from .db import project_relative
-
     return project_relative(Path(p))
 
 
@@ -399,10 +255,6 @@ _CONTRACTS: dict[tuple[str, str], Any] = {}
 def _load_contract(path: Path):
     """load_contract, reusing the parsed contract while the file's bytes are the same (a year of
     simulated daily runs in one process parses it once; a real run is one process anyway)."""
-    import hashlib
-
-    from .contract import load_contract
-
     try:
         key = (str(Path(path).resolve()), hashlib.sha256(Path(path).read_bytes()).hexdigest())
     except OSError:
@@ -417,8 +269,6 @@ def _needs_ingest(con, raw_dir: Path, contract) -> tuple[list[Path], str | None]
     """(export files in raw_dir not loaded yet, why the findings must be recomputed anyway or None).
     ``con`` is a read-only connection, or None when there is no database yet. Hashing the exports
     is the only cost when nothing is new."""
-    from .ingest import expand_paths, file_sha256
-
     files = expand_paths([], raw_dir) if raw_dir.is_dir() else []
     if con is None:
         return files, None
@@ -431,9 +281,9 @@ def _needs_ingest(con, raw_dir: Path, contract) -> tuple[list[Path], str | None]
     return new, why
 
 
-def run_scheduled(today: str | None = None, force: bool = False, raw_dir: Path = Path("data/raw"),
-                  db_path: Path = DEFAULT_DB, contract_path: Path = Path("contract.yaml"),
-                  out_dir: Path = Path("reports"), notebooks_dir: Path | None = None,
+def run_scheduled(today: str | None = None, force: bool = False, raw_dir: Path = config.RAW_DIR,
+                  db_path: Path = config.DB_PATH, contract_path: Path = config.CONTRACT_PATH,
+                  out_dir: Path = config.REPORTS_DIR, notebooks_dir: Path | None = None,
                   kinds: list[ReportKind] | None = None) -> int:
     """The scheduled job (``sla scheduled``); returns the exit code (module docstring).
 
@@ -480,9 +330,6 @@ def run_scheduled(today: str | None = None, force: bool = False, raw_dir: Path =
 
 def _run(log: RunLog, simulated: dt.date | None, force: bool, raw_dir: Path, db_path: Path, contract_path: Path,
          out_dir: Path, notebooks_dir: Path | None, kinds: list[ReportKind] | None, started: float) -> int:
-    from .db import connect
-    from .render import write_index
-
     contract = _load_contract(contract_path)  # a broken contract stops here, with its key named
     day = simulated or hospital_today(contract)
     log(f"today {day}" + (" (--today)" if simulated else f" ({contract.timezone})")
@@ -504,8 +351,6 @@ def _run(log: RunLog, simulated: dt.date | None, force: bool, raw_dir: Path, db_
                 con.close()
                 con = None
             log(f"loading: {len(new_files)} new export file(s)" if new_files else f"recomputing: {recompute}")
-            from .ingest import ingest
-
             res = ingest([], db_path, contract_path, raw_dir=raw_dir, echo=log)
             loaded = [f for f in res.files if f.status == "loaded"]
             failed = res.failed
@@ -547,7 +392,7 @@ def _run(log: RunLog, simulated: dt.date | None, force: bool, raw_dir: Path, db_
     for t in p.todo:
         t0 = time.perf_counter()
         try:
-            path = t.kind.render(t.period, db_path, contract_path, out_dir, notebooks_dir=notebooks_dir)
+            path = render_report(t.kind.name, t.period, db_path, contract_path, out_dir, notebooks_dir=notebooks_dir)
         except SlaError as e:
             failures.append(t)
             log(f"FAILED {t.kind.name} {t.period}: {e}", err=True)

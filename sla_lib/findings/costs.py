@@ -9,28 +9,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-COSTS_TABLE = """
-CREATE TABLE IF NOT EXISTS third_party_costs (
-    ticket_id VARCHAR NOT NULL,
-    cost_date DATE,
-    vendor VARCHAR,
-    amount DOUBLE NOT NULL,
-    note VARCHAR,
-    verdict VARCHAR NOT NULL,        -- recoverable | disputed
-    reason VARCHAR NOT NULL,         -- in Chinese: which on-site clock was breached, or why disputed
-    breached_clauses VARCHAR,        -- e.g. onsite_arrival, onsite_fix
-    ticket_month VARCHAR,            -- YYYY-MM of the ticket's report (NULL when the ticket is unknown)
-    source_file VARCHAR NOT NULL,
-    source_row INTEGER NOT NULL
-);
-"""
 ONSITE = ("onsite_arrival", "onsite_fix")
 CLAUSE_NAMES = {"onsite_arrival": "现场到达超时", "onsite_fix": "现场排除故障超时"}
 
 
 def recompute(con, contract) -> None:
     """Rebuild third_party_costs from the current costs and ticket clocks (after every ingest)."""
-    con.execute(COSTS_TABLE)
     con.execute("DELETE FROM third_party_costs")
     if not con.execute("SELECT count(*) FROM cost_rows").fetchall()[0][0]:
         return  # no costs, no rows: skip the scans of ticket_sla and of the tickets view below

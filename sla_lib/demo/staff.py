@@ -45,9 +45,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .calendar import WorkCalendar
-from .contract import Contract, add_months
-from .demo import demo_span  # demo.py imports this module lazily: no cycle
+from sla_lib.demo.files import fixed_zip
+from sla_lib.demo.tickets import demo_span
+from sla_lib.rules.calendar import calendar_for
+from sla_lib.rules.contract import Contract, add_months
 
 SUMMARY_FILE = "考勤日汇总_2025下半年.xlsx"
 BOTH_FILE = "考勤打卡原始记录_2025-10.csv"
@@ -201,7 +202,7 @@ def generate_staff_demo(contract: Contract, seed: int = 7, months: int | None = 
     later_rng = np.random.default_rng([seed, 4, 2])  # punch times after year 1
     later_rec = np.random.default_rng([seed, 4, 3])  # work-record submissions after year 1
     names = _names(contract)
-    cal = WorkCalendar(contract, first.year, max(last, y1_last).year + 1)
+    cal = calendar_for(contract, first, last, y1_last)
     dates = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
     working = cal.is_working_day(np.array(dates, dtype="datetime64[D]"))
     # ordinary punch times, one row per day from y1_first: year 1 drawn whole (whatever the span), later
@@ -360,8 +361,6 @@ def write_staff_demo(raw_dir: Path, contract: Contract, seed: int = 7, months: i
     """Write the resident-staff exports of the demo span into raw_dir; return their paths (same seed
     and months, same bytes; ``months=12`` is the one-year demo). A raw-punch file of a half-year
     the span does not reach is not written."""
-    from .demo import _fixed_zip
-
     raw_dir = Path(raw_dir)
     raw_dir.mkdir(parents=True, exist_ok=True)
     demo = generate_staff_demo(contract, seed, months)
@@ -390,7 +389,7 @@ def write_staff_demo(raw_dir: Path, contract: Contract, seed: int = 7, months: i
             ws.column_dimensions[col].width = width
         buf = io.BytesIO()
         wb.save(buf)
-        paths.append(_write(raw_dir / SUMMARY_FILE, _fixed_zip(buf.getvalue(), export_at)))
+        paths.append(_write(raw_dir / SUMMARY_FILE, fixed_zip(buf.getvalue(), export_at)))
 
     # 2. October again as raw punches (UTF-8 with BOM, ISO spelling)
     october = [p for p in demo.punches if f"{p[1]:%Y-%m}" == BOTH_MONTH]
@@ -432,7 +431,7 @@ def write_staff_demo(raw_dir: Path, contract: Contract, seed: int = 7, months: i
         ws.column_dimensions[col].width = width
     buf = io.BytesIO()
     wb.save(buf)
-    paths.append(_write(raw_dir / RECORD_FILE, _fixed_zip(buf.getvalue(), export_at)))
+    paths.append(_write(raw_dir / RECORD_FILE, fixed_zip(buf.getvalue(), export_at)))
     return paths
 
 

@@ -6,15 +6,13 @@ Numbers come from the findings tables ``inspection_coverage`` and ``advice_repor
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 import plotly.graph_objects as go
 
-from . import report
-from .charts import COLORS, TEMPLATE
-from .contract import Contract
-from .errors import SlaError
+from sla_lib.errors import SlaError
+from sla_lib.reports import monthly as report
+from sla_lib.reports.charts import COLORS, TEMPLATE
+from sla_lib.rules.contract import Contract
 
 STATUS_LABELS = {
     "done": "已完成", "too_short": "时长不足", "incomplete_sheet": "巡检单不完整", "missing": "缺失",
@@ -25,16 +23,6 @@ STATUS_COLORS = {
     "not_yet_due": COLORS["未到期"],
 }
 ADVICE_LABELS = {"on_time": "按时", "late": "逾期", "missing": "缺失", "not_yet_due": "未到期"}
-QUARTER_RE = re.compile(r"^(\d{4}-Q[1-4]|Y\d+-Q\d+)$")
-
-
-def validate_quarter(quarter: str) -> str:
-    if not isinstance(quarter, str) or not QUARTER_RE.match(quarter):
-        raise SlaError(f"quarter '{quarter}': expected YYYY-Qn (calendar quarter, e.g. 2026-Q1) or Yn-Qm "
-                       "(contract quarters)")
-    return quarter
-
-
 def quarters_available(con) -> list[str]:
     """Quarters in inspection_coverage that have started by as_of, in order."""
     rows = con.execute("""

@@ -1,0 +1,1 @@
+"""Deterministic demo exports (sla demo); imported by the CLI only."""

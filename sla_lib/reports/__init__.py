@@ -1,0 +1,1 @@
+"""Findings -> the tables, texts and charts of the reports (Chinese); read-only over the database."""

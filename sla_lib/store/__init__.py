@@ -1,0 +1,1 @@
+"""The DuckDB file: every table and view as data (schema), connecting, meta, transactions."""
