@@ -228,3 +228,20 @@ def test_a_quarter_split_between_two_contract_years_shows_both_parts(tmp_path, m
     assert got[(names["EMR"], "第 1 年")][0] == "缺失"
     assert got[(names["EMR"], "第 2 年")] == ("已完成", 3)
     assert len(sheets) == 2 * len([s for s in c.systems if s.inspected])
+
+
+def test_without_tickets_as_of_is_the_newest_sheet_never_todays_date(tmp_path, contract):
+    """No ticket register loaded (meta.as_of empty): the data's as_of is the newest inspection date
+    (2025-11-12), so Q4-2025 has started and is not yet due, Q3 is judged, and nothing depends on
+    the day the report is rendered."""
+    from sla_lib.reports.quarterly import quarters_available
+
+    con = build(tmp_path, [("Q3", "LIS", D(2025, 8, 4), D(2025, 8, 6), "接口", "正常"),
+                           ("Q4", "LIS", D(2025, 11, 10), D(2025, 11, 12), "接口", "正常")], as_of="")
+    insp.recompute(con, contract)
+    assert quarters_available(con) == ["2025-Q3", "2025-Q4"]
+    rows = dict(con.execute("SELECT quarter || ' ' || system, status FROM inspection_coverage "
+                            "WHERE system IN ('LIS', 'EMR')").fetchall())
+    assert rows == {"2025-Q3 LIS": "done", "2025-Q3 EMR": "missing", "2025-Q4 LIS": "done",
+                    "2025-Q4 EMR": "not_yet_due", "2026-Q1 LIS": "not_yet_due", "2026-Q1 EMR": "not_yet_due",
+                    "2026-Q2 LIS": "not_yet_due", "2026-Q2 EMR": "not_yet_due"}

@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from sla_lib.errors import SlaError
+from sla_lib.findings.as_of import data_as_of
 from sla_lib.reports import monthly as report
 from sla_lib.reports.charts import COLORS, TEMPLATE
 from sla_lib.rules.contract import Contract
@@ -24,12 +25,14 @@ STATUS_COLORS = {
 }
 ADVICE_LABELS = {"on_time": "按时", "late": "逾期", "missing": "缺失", "not_yet_due": "未到期"}
 def quarters_available(con) -> list[str]:
-    """Quarters in inspection_coverage that have started by as_of, in order."""
+    """Quarters in inspection_coverage that have started by the data's as_of
+    (:func:`sla_lib.findings.as_of.data_as_of`), in order; none when nothing is dated."""
+    as_of = data_as_of(con)
+    if as_of is None:
+        return []
     rows = con.execute("""
-        SELECT quarter FROM inspection_coverage
-        WHERE covered_start <= coalesce((SELECT TRY_CAST(value AS TIMESTAMP) FROM meta WHERE key = 'as_of'),
-                                        current_date)
-        GROUP BY quarter ORDER BY min(quarter_start)""").fetchall()
+        SELECT quarter FROM inspection_coverage WHERE covered_start <= ?
+        GROUP BY quarter ORDER BY min(quarter_start)""", [as_of.to_pydatetime()]).fetchall()
     return [r[0] for r in rows]
 
 

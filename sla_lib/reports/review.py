@@ -250,10 +250,10 @@ def recurring(con, contract: Contract, year: int, top: int = 10) -> dict[str, pd
     start, end = contract.contract_year_bounds(year)
     args = [start, end]
     cats = con.execute("""SELECT coalesce(category, '未分类') AS 问题类型, count(*) AS 工单数 FROM tickets
-                          WHERE reported_at >= ? AND reported_at < ? GROUP BY 1 ORDER BY 2 DESC LIMIT ?""",
+                          WHERE reported_at >= ? AND reported_at < ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?""",
                        [*args, top]).df()
     depts = con.execute("""SELECT coalesce(department, '未记录') AS 报修科室, count(*) AS 工单数 FROM tickets
-                           WHERE reported_at >= ? AND reported_at < ? GROUP BY 1 ORDER BY 2 DESC LIMIT ?""",
+                           WHERE reported_at >= ? AND reported_at < ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?""",
                         [*args, top]).df()
     names = contract.system_names()
     repeat = con.execute("""
@@ -264,7 +264,7 @@ def recurring(con, contract: Contract, year: int, top: int = 10) -> dict[str, pd
         )
         SELECT system, category, department, count(*) AS repeats FROM t
         WHERE prev IS NOT NULL AND reported_at - prev <= INTERVAL 7 DAY
-        GROUP BY ALL ORDER BY repeats DESC, system LIMIT ?""", [*args, top]).df()
+        GROUP BY ALL ORDER BY repeats DESC, system, category, department LIMIT ?""", [*args, top]).df()
     repeat = pd.DataFrame({"系统": repeat["system"].map(lambda s: names.get(s, s)), "问题类型": repeat["category"],
                            "报修科室": repeat["department"], "7 天内重复次数": repeat["repeats"]})
     return {"categories": cats, "departments": depts, "repeats": repeat}
