@@ -10,6 +10,7 @@ from pathlib import Path
 from sla_lib import __version__, config
 from sla_lib.errors import SlaError
 from sla_lib.store.db import scalar
+from sla_lib.store.schema import KIND_COLUMNS
 
 
 def _positive_int(text: str) -> int:
@@ -43,8 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="load exports into the database and recompute the findings")
     p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: every new file in data/raw/)")
-    p.add_argument("--kind", choices=["tickets", "attendance", "punches", "leave", "inspections", "deliverables",
-                                      "costs"], help="what the files hold (default: inferred)")
+    p.add_argument("--kind", choices=list(KIND_COLUMNS), help="what the files hold (default: inferred)")
     p.add_argument("--preset", help="column-mapping preset name or .yaml path (default: inferred)")
     p.add_argument("--sheet", help="xlsx: the sheet to read (default: the preset's, else the first non-empty one)")
     p.add_argument("--as-of", help="data complete up to this instant (YYYY-MM-DD HH:MM); 'auto' = newest timestamp")
