@@ -118,12 +118,13 @@ def kind_fingerprints(con, contract, kind: str) -> dict[str, str]:
         periods = [r[0] for r in con.execute("SELECT DISTINCT quarter FROM inspection_coverage").fetchall()]
     else:
         periods = [P.year_label(n) for n in review.years_available(con, contract)]
+    per_month = period_fingerprints(con, contract.sha256, MONTHLY_PERIOD_SQL)  # once, for every period
     for period in periods:
-        out[period] = _kind_fingerprint(con, contract, kind, period)
+        out[period] = _kind_fingerprint(con, contract, kind, period, per_month)
     return out
 
 
-def _kind_fingerprint(con, contract, kind: str, period: str) -> str:
+def _kind_fingerprint(con, contract, kind: str, period: str, per_month: dict[str, str] | None = None) -> str:
     if kind == "quarterly":
         months = quarterly.months_of(con, period)
         own = [("inspection_coverage", "quarter = ?", [period]), ("advice_reports", "period = ?", [period])]
@@ -132,9 +133,9 @@ def _kind_fingerprint(con, contract, kind: str, period: str) -> str:
         months = P.year_months(contract, n)
         own = [("inspection_coverage", "contract_year = ?", [n]), ("advice_reports", "contract_year = ?", [n]),
                ("third_party_costs", "ticket_month IN (SELECT unnest(?))", [months])]
-    digests = []
-    per_month = period_fingerprints(con, contract.sha256, MONTHLY_PERIOD_SQL)
-    digests += [f"{m} {per_month.get(m, '')}" for m in months]
+    if per_month is None:
+        per_month = period_fingerprints(con, contract.sha256, MONTHLY_PERIOD_SQL)
+    digests = [f"{m} {per_month.get(m, '')}" for m in months]
     for table, where, params in own:
         n_rows, h = con.execute(f'SELECT count(*), sum(hash(x)) FROM "{table}" x WHERE {where}', params).fetchall()[0]
         digests.append(f"{table} {n_rows} {h}")

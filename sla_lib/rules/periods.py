@@ -77,10 +77,6 @@ def month(text: str) -> Period:
     return Period("monthly", text, start, end, end)
 
 
-def month_of(d: dt.date) -> str:
-    return f"{d.year:04d}-{d.month:02d}"
-
-
 def month_label_zh(text: str) -> str:
     y, m = parse_month(text).split("-")
     return f"{y}年{int(m)}月"
