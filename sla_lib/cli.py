@@ -63,17 +63,24 @@ def build_parser() -> argparse.ArgumentParser:
     r = rsub.add_parser("monthly", help="the monthly compliance report")
     r.add_argument("--month", help="YYYY-MM (default: every month with tickets)")
     r.add_argument("--all", action="store_true", help="every month with tickets")
+    r.add_argument("--workers", type=_positive_int, help="rendering processes for --all (default: one per core, at most 4)")
     r.add_argument("--out", type=Path, default=config.REPORTS_DIR)
     _common(r)
     r = rsub.add_parser("quarterly", help="the quarterly report: inspections, advice reports, ticket clauses")
     r.add_argument("--quarter", help="YYYY-Qn, or Yn-Qm for contract quarters (default: every started quarter)")
     r.add_argument("--all", action="store_true", help="every quarter that has started")
+    r.add_argument("--workers", type=_positive_int, help="rendering processes for --all (default: one per core, at most 4)")
     r.add_argument("--out", type=Path, default=config.REPORTS_DIR)
     _common(r)
     r = rsub.add_parser("year", help="the contract-year review for the renewal decision, with its workbook")
     r.add_argument("--contract-year", type=int, help="1, 2, … (default: every contract year with tickets)")
     r.add_argument("--all", action="store_true", help="every contract year with tickets")
+    r.add_argument("--workers", type=_positive_int, help="rendering processes for --all (default: one per core, at most 4)")
     r.add_argument("--out", type=Path, default=config.REPORTS_DIR)
+    _common(r)
+    r = rsub.add_parser("all", help="every report of every kind with data (monthly, quarterly, year), in one go")
+    r.add_argument("--out", type=Path, default=config.REPORTS_DIR)
+    r.add_argument("--workers", type=_positive_int, help="rendering processes (default: one per core, at most 4)")
     _common(r)
     r = rsub.add_parser("index", help="refresh reports/index.html")
     r.add_argument("--out", type=Path, default=config.REPORTS_DIR)
@@ -106,26 +113,42 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _render(args) -> int:
-    """`sla render monthly|quarterly|year`: the period asked for, else every period with data."""
-    from sla_lib.publish.archive import write_index
+    """`sla render monthly|quarterly|year|all`: the period asked for, else every period with data.
+    Several reports are rendered in one go (render_reports); a failed one is named and the others
+    still rendered (exit 1)."""
+    from sla_lib.publish.kinds import REPORT_KINDS
     from sla_lib.publish.kinds import kind as report_kind
-    from sla_lib.publish.render import render_report
+    from sla_lib.publish.render import render_report, render_reports
     from sla_lib.rules.contract import load_contract
     from sla_lib.store.db import connect
 
-    kind = report_kind(args.report)
-    asked = getattr(args, kind.parameter)  # --month, --quarter, --contract-year
+    chosen = list(REPORT_KINDS.values()) if args.report == "all" else [report_kind(args.report)]
+    asked = getattr(args, chosen[0].parameter, None) if args.report != "all" else None
     if asked and not args.all:
-        periods = [asked]
-    else:
-        con = connect(args.db, read_only=True)
-        try:
-            periods = kind.available(con, load_contract(args.contract))
-        finally:
-            con.close()
-    for period in periods:
-        print(f"rendered {render_report(kind.name, period, args.db, args.contract, args.out)}")
-    print(write_index(args.out))
+        print(f"rendered {render_report(chosen[0].name, asked, args.db, args.contract, args.out)}")
+        print(args.out / "index.html")
+        return 0
+    con = connect(args.db, read_only=True)
+    try:
+        contract = load_contract(args.contract)
+        jobs = [(k.name, period) for k in chosen for period in k.available(con, contract)]
+    finally:
+        con.close()
+
+    def report(o) -> None:
+        if o.error:
+            print(f"sla: error: {o.error}", file=sys.stderr)
+        else:
+            print(f"rendered {o.path} ({o.seconds:.1f} s)")
+
+    outcomes = render_reports(jobs, args.db, args.contract, args.out, workers=args.workers, on_done=report)
+    failed = [o for o in outcomes if o.error]
+    print(args.out / "index.html")
+    if failed:
+        print(f"sla: {len(failed)} of {len(outcomes)} report(s) failed: "
+              + ", ".join(f"{o.kind} {o.period}" for o in failed)
+              + "; the previous version of each was left in place", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -20,14 +20,20 @@ previous report untouched. A failing cell raises :class:`RenderError` naming the
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
+import time
 import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sla_lib import __version__, config
 from sla_lib.errors import SlaError
@@ -36,7 +42,7 @@ from sla_lib.publish.archive import write_index
 from sla_lib.rules.contract import load_contract
 from sla_lib.store.db import connect
 
-__all__ = ["RenderError", "render_report", "notebook_to_html", "TEMPLATES_DIR"]
+__all__ = ["Outcome", "RenderError", "render_report", "render_reports", "notebook_to_html", "TEMPLATES_DIR"]
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 TEMPLATE_NAME = "sla_report"
@@ -93,10 +99,99 @@ def _kernel_manager_class():
 
 
 # -- export ---------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
 def _plotly_js() -> str:
+    """plotly.js, read once per process."""
     from plotly.offline import get_plotlyjs
 
     return get_plotlyjs()
+
+
+# what the page can show of an output; the rest (plotly's own JSON for JupyterLab) stays in the .ipynb only
+_SHOWN_MIMETYPES = ("text/html", "text/markdown", "image/svg+xml", "image/png", "image/jpeg", "text/latex",
+                    "text/plain")
+_DIV = re.compile(r'<div class="([^"]*)"([^>]*)>')
+_FOCUSABLE = {"jp-Cell-inputWrapper", "jp-OutputArea-output"}
+_NON_ASCII_ENTITY = re.compile(r"&#(\d+);")
+
+
+def _finish_page(html: str) -> str:
+    """What nbconvert's HTMLExporter did by parsing the whole page again with BeautifulSoup (and
+    what cost more than the rest of the export on a page carrying plotly.js): input and output
+    areas focusable (``tabindex="0"``), and text written as characters rather than the numeric
+    character references of the markdown renderer (``&#35199;`` is 西). The head (plotly.js) is
+    left as it is."""
+    head, sep, body = html.partition("</head>")
+    if not sep:
+        head, body = "", html
+
+    def focusable(m: re.Match) -> str:
+        if "tabindex" in m.group(2) or not _FOCUSABLE & set(m.group(1).split()):
+            return m.group(0)
+        return f'<div class="{m.group(1)}"{m.group(2)} tabindex="0">'
+
+    def char(m: re.Match) -> str:
+        code = int(m.group(1))
+        return chr(code) if code >= 0xA0 else m.group(0)
+
+    return head + sep + _NON_ASCII_ENTITY.sub(char, _DIV.sub(focusable, body))
+
+
+@functools.lru_cache(maxsize=1)
+def _exporter():
+    """The HTML exporter, made (and its template compiled) once per process.
+
+    nbconvert's HTMLExporter, except that the finished page is not parsed again with BeautifulSoup
+    only to mark the input and output areas focusable (``tabindex="0"``), which on a page carrying
+    plotly.js cost more than the rest of the export; the same attribute is set on the same elements
+    as the page is written."""
+    from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+    from traitlets.config import Config
+
+    class ReportExporter(HTMLExporter):
+        def from_notebook_node(self, nb, resources=None, **kw):
+            langinfo = nb.metadata.get("language_info", {})
+            lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+            self.register_filter("highlight_code", self.filters.get(
+                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            resources = self._init_resources(resources)
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+            return _finish_page(html), resources
+
+    c = Config()
+    c.HTMLExporter.exclude_input = True
+    c.HTMLExporter.exclude_input_prompt = True
+    c.HTMLExporter.exclude_output_prompt = True
+    c.HTMLExporter.language_code = "zh"
+    c.HTMLExporter.embed_images = True
+    c.TagRemovePreprocessor.enabled = True
+    c.TagRemovePreprocessor.remove_cell_tags = set(REMOVED_CELL_TAGS)
+    return ReportExporter(config=c, template_name=TEMPLATE_NAME, extra_template_basedirs=[str(TEMPLATES_DIR)])
+
+
+def _page_view(nb):
+    """A copy of ``nb`` holding only what the page shows (no plotly JSON, no removed cells)."""
+    import nbformat
+
+    cells = []
+    for cell in nb.cells:
+        if set(cell.get("metadata", {}).get("tags", [])) & set(REMOVED_CELL_TAGS):
+            continue
+        if cell.cell_type != "code":
+            cells.append(cell)
+            continue
+        outputs = []
+        for out in cell.get("outputs", []):
+            if "data" in out:
+                out = nbformat.from_dict({**out, "data": {k: v for k, v in out["data"].items() if k in _SHOWN_MIMETYPES}})
+            outputs.append(out)
+        cells.append(nbformat.from_dict({**cell, "outputs": outputs}))
+    return nbformat.from_dict({**nb, "cells": cells, "metadata": dict(nb.metadata)})
 
 
 def notebook_to_html(nb, title: str | None = None, footer: str = "") -> str:
@@ -107,23 +202,13 @@ def notebook_to_html(nb, title: str | None = None, footer: str = "") -> str:
     require.js, MathJax, mermaid and widget scripts are not included.
     """
     import nbformat
-    from nbconvert import HTMLExporter
-    from traitlets.config import Config
 
     if not hasattr(nb, "cells"):
         nb = nbformat.read(str(nb), as_version=4)
+    view = _page_view(nb)
     if title:
-        nb.metadata["title"] = title
-    c = Config()
-    c.HTMLExporter.exclude_input = True
-    c.HTMLExporter.exclude_input_prompt = True
-    c.HTMLExporter.exclude_output_prompt = True
-    c.HTMLExporter.language_code = "zh"
-    c.HTMLExporter.embed_images = True
-    c.TagRemovePreprocessor.enabled = True
-    c.TagRemovePreprocessor.remove_cell_tags = set(REMOVED_CELL_TAGS)
-    exporter = HTMLExporter(config=c, template_name=TEMPLATE_NAME, extra_template_basedirs=[str(TEMPLATES_DIR)])
-    body, _ = exporter.from_notebook_node(nb, resources={"plotly_js": _plotly_js(), "report_footer": footer})
+        view.metadata["title"] = title
+    body, _ = _exporter().from_notebook_node(view, resources={"plotly_js": _plotly_js(), "report_footer": footer})
     return body
 
 
@@ -131,35 +216,108 @@ def _file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _source_cell_number(nb_path: Path, exc) -> tuple[int, str]:
+def _source_cell_number(executed, cell_index: int, source: str) -> tuple[int, str]:
     """1-based number of the failing cell in the *source* notebook, and its first source line."""
+    injected = [i for i, cell in enumerate(executed.cells)
+                if "injected-parameters" in cell.get("metadata", {}).get("tags", [])]
+    number = cell_index - sum(1 for i in injected if i < cell_index) + 1
+    first = next((ln for ln in (source or "").splitlines() if ln.strip()), "")
+    return number, first
+
+
+# -- one report ------------------------------------------------------------------------------------------
+def _execute(nb_in: Path, parameters: dict, nb_dir: Path, failed: Path):
+    """The executed notebook: in this process (:mod:`sla_lib.publish.execute`), or through papermill
+    in a kernel when an IPython shell already runs here. A failing cell leaves the partly executed
+    notebook at ``failed`` and raises RenderError naming the source cell."""
+    from sla_lib.publish import execute
+
+    run = execute.runner()
+    if run is None:
+        return _execute_in_kernel(nb_in, parameters, nb_dir, failed)
+    nb = _read_notebook(nb_in)
+    execute.inject_parameters(nb, parameters)
+    try:
+        run.run(nb, cwd=nb_dir)
+    except execute.CellError as e:
+        _write_notebook(nb, failed)
+        number, first = _source_cell_number(nb, e.cell_index, e.source)
+        raise RenderError(
+            f"{nb_in}: cell {number} failed ({first.strip()!s:.80}): {e.ename}: {e.evalue}. "
+            f"The partly executed notebook is {failed}; the previous report was left as it was."
+        ) from None
+    except Exception as e:
+        raise RenderError(f"{nb_in}: could not be executed: {type(e).__name__}: {e}") from e
+    return nb
+
+
+def _execute_in_kernel(nb_in: Path, parameters: dict, nb_dir: Path, failed: Path):
+    import nbformat
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    work = Path(tempfile.mkdtemp(prefix=".render-", dir=failed.parent))
+    executed = work / "executed.ipynb"
+    try:
+        try:
+            pm.execute_notebook(
+                str(nb_in), str(executed), parameters=parameters,
+                kernel_name="python3", language="python", cwd=str(nb_dir), progress_bar=False,
+                log_output=False, kernel_manager_class=_kernel_manager_class(),
+            )
+        except PapermillExecutionError as e:
+            if executed.exists():
+                os.replace(executed, failed)
+            try:
+                partial = nbformat.read(str(failed), as_version=4)
+                number, first = _source_cell_number(partial, e.cell_index, e.source)
+            except Exception:  # the partial notebook only improves the message
+                number, first = e.cell_index + 1, e.source or ""
+            raise RenderError(
+                f"{nb_in}: cell {number} failed ({first.strip()!s:.80}): {e.ename}: {e.evalue}. "
+                f"The partly executed notebook is {failed}; the previous report was left as it was."
+            ) from None
+        except Exception as e:
+            raise RenderError(f"{nb_in}: could not be executed: {type(e).__name__}: {e}") from e
+        return nbformat.read(str(executed), as_version=4)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+_SOURCES: dict[tuple[str, int, int], Any] = {}
+
+
+def _read_notebook(path: Path):
+    """A fresh copy of the source notebook (read from disk once per process while unchanged)."""
+    import copy
+
     import nbformat
 
-    index = exc.cell_index
-    try:
-        executed = nbformat.read(str(nb_path), as_version=4)
-        injected = [i for i, cell in enumerate(executed.cells)
-                    if "injected-parameters" in cell.get("metadata", {}).get("tags", [])]
-        index -= sum(1 for i in injected if i < exc.cell_index)
-    except Exception:  # the partial notebook is only used to improve the message
-        pass
-    first = next((ln for ln in (exc.source or "").splitlines() if ln.strip()), "")
-    return index + 1, first
+    st = path.stat()
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    if key not in _SOURCES:
+        _SOURCES[key] = nbformat.read(str(path), as_version=4)
+    return copy.deepcopy(_SOURCES[key])
+
+
+def _write_notebook(nb, path: Path) -> None:
+    import nbformat
+
+    path.write_text(nbformat.writes(nb, version=4) + "\n", encoding="utf-8")
 
 
 def render_report(kind_name: str, period: str | int, db: Path, contract_path: Path,
-                  out_dir: Path = config.REPORTS_DIR, notebooks_dir: Path | None = None) -> Path:
+                  out_dir: Path = config.REPORTS_DIR, notebooks_dir: Path | None = None,
+                  write_archive_index: bool = True) -> Path:
     """Render the report of ``period`` of kind ``kind_name`` (``monthly`` 'YYYY-MM', ``quarterly``
     'YYYY-Qn' or 'Yn-Qm', ``year`` N or 'contract-year-N'); returns the path of the HTML file.
 
     Writes ``out_dir/<period>/<stem>.{ipynb,html}``, any extra file of the kind (the contract-year
-    workbook) and ``report.json``, then refreshes ``out_dir/index.html``. On a failing cell the
-    partly executed notebook is kept as ``<stem>.failed.ipynb`` and :class:`RenderError` names the
-    notebook and the cell; the previous report, if any, is left as it was.
+    workbook) and ``report.json``, then refreshes ``out_dir/index.html`` (unless
+    ``write_archive_index`` is false). On a failing cell the partly executed notebook is kept as
+    ``<stem>.failed.ipynb`` and :class:`RenderError` names the notebook and the cell; the previous
+    report, if any, is left as it was. Several reports: :func:`render_reports`.
     """
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
     kind = kinds.kind(kind_name)
     period = kind.label_of(period)
     db = Path(db).resolve()
@@ -182,25 +340,9 @@ def render_report(kind_name: str, period: str | int, db: Path, contract_path: Pa
     stem = kind.stem
     work = Path(tempfile.mkdtemp(prefix=f".render-{folder}-", dir=out_dir))
     try:
-        executed = work / f"{stem}.ipynb"
-        try:
-            pm.execute_notebook(
-                str(nb_in), str(executed),
-                parameters={**kind.parameters(period), "db_path": str(db), "contract_path": str(contract_path)},
-                kernel_name="python3", language="python", cwd=str(nb_dir), progress_bar=False,
-                log_output=False, kernel_manager_class=_kernel_manager_class(),
-            )
-        except PapermillExecutionError as e:
-            failed = target / f"{stem}.failed.ipynb"
-            if executed.exists():
-                os.replace(executed, failed)
-            number, first = _source_cell_number(failed, e)
-            raise RenderError(
-                f"{nb_in}: cell {number} failed ({first.strip()!s:.80}): {e.ename}: {e.evalue}. "
-                f"The partly executed notebook is {failed}; the previous report was left as it was."
-            ) from None
-        except Exception as e:
-            raise RenderError(f"{nb_in}: could not be executed: {type(e).__name__}: {e}") from e
+        parameters = {**kind.parameters(period), "db_path": str(db), "contract_path": str(contract_path)}
+        executed = _execute(nb_in, parameters, nb_dir, target / f"{stem}.failed.ipynb")
+        _write_notebook(executed, work / f"{stem}.ipynb")
 
         rendered_at = dt.datetime.now().replace(microsecond=0)
         title = f"{contract.hospital} 运维服务{kind.label} · {kind.shown(period)}"
@@ -209,7 +351,7 @@ def render_report(kind_name: str, period: str | int, db: Path, contract_path: Pa
         try:
             page = notebook_to_html(executed, title=title, footer=footer)
         except Exception as e:
-            raise RenderError(f"{executed}: HTML export failed: {type(e).__name__}: {e}") from e
+            raise RenderError(f"{work / (stem + '.ipynb')}: HTML export failed: {type(e).__name__}: {e}") from e
         (work / f"{stem}.html").write_text(page, encoding="utf-8")
         extra_files = _extra_files(kind, db, contract, period, work)
         record = {
@@ -239,7 +381,8 @@ def render_report(kind_name: str, period: str | int, db: Path, contract_path: Pa
         (target / f"{stem}.failed.ipynb").unlink(missing_ok=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    write_index(out_dir)
+    if write_archive_index:
+        write_index(out_dir)
     return target / f"{stem}.html"
 
 
@@ -253,3 +396,85 @@ def _extra_files(kind, db: Path, contract, period: str, folder: Path) -> list[st
         return kind.extra(con, contract, period, folder)
     finally:
         con.close()
+
+
+# -- many reports --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one report of :func:`render_reports`: its HTML file, or the error message."""
+
+    kind: str
+    period: str
+    path: Path | None
+    error: str | None
+    seconds: float
+
+
+def _render_one(kind_name: str, period: str, db: str, contract_path: str, out_dir: str,
+                notebooks_dir: str | None) -> tuple[str | None, str | None, float]:
+    """One report of a batch, in whichever process runs it; never raises."""
+    t0 = time.perf_counter()
+    try:
+        path = render_report(kind_name, period, Path(db), Path(contract_path), Path(out_dir),
+                             notebooks_dir=notebooks_dir, write_archive_index=False)
+        return str(path), None, time.perf_counter() - t0
+    except SlaError as e:
+        return None, str(e), time.perf_counter() - t0
+    except Exception as e:  # one broken report must not stop the others
+        return None, f"{kind_name} {period}: {type(e).__name__}: {e}", time.perf_counter() - t0
+
+
+def default_workers(jobs: int) -> int:
+    """Processes for ``jobs`` reports: one per core, at most 4, and only when each has a few
+    reports to share its start-up (about one report's time) with."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, 4, jobs // 3))
+
+
+def render_reports(jobs: Sequence[tuple[str, str | int]], db: Path, contract_path: Path,
+                   out_dir: Path = config.REPORTS_DIR, notebooks_dir: Path | None = None,
+                   workers: int | None = None,
+                   on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+    """Render every ``(kind, period)`` of ``jobs``; the outcomes in the order of ``jobs``.
+
+    The libraries are imported and the notebook shell started once: in this process, one report
+    after another, or with ``workers`` > 1 in that many processes (default
+    :func:`default_workers`), each rendering its share in its own shell. Each report is written
+    atomically as by :func:`render_report`; one that fails keeps its previous version and its
+    outcome names the cell, and the others are still rendered. ``on_done`` is called as each one
+    finishes. The archive index is written once, at the end.
+    """
+    out_dir = Path(out_dir)
+    todo = [(kinds.kind(k).name, kinds.kind(k).label_of(p)) for k, p in jobs]
+    args = [str(Path(db)), str(Path(contract_path)), str(out_dir),
+            str(Path(notebooks_dir).resolve()) if notebooks_dir is not None else None]
+    n = default_workers(len(todo)) if workers is None else max(1, min(workers, len(todo) or 1))
+    results: dict[int, Outcome] = {}
+
+    def done(i: int, path: str | None, error: str | None, seconds: float) -> None:
+        results[i] = Outcome(todo[i][0], todo[i][1], Path(path) if path else None, error, seconds)
+        if on_done is not None:
+            on_done(results[i])
+
+    try:
+        if n <= 1:
+            for i, (k, p) in enumerate(todo):
+                done(i, *_render_one(k, p, *args))
+        else:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+            from concurrent.futures.process import BrokenProcessPool
+
+            # "spawn" on every platform: a fresh interpreter, as on Windows; never a fork of a
+            # process that holds DuckDB threads
+            with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn")) as pool:
+                futures = {pool.submit(_render_one, k, p, *args): i for i, (k, p) in enumerate(todo)}
+                for future in as_completed(futures):
+                    i = futures[future]
+                    try:
+                        done(i, *future.result())
+                    except BrokenProcessPool as e:
+                        done(i, None, f"{todo[i][0]} {todo[i][1]}: the rendering process stopped ({e})", 0.0)
+    finally:
+        write_index(out_dir)
+    return [results[i] for i in range(len(todo))]

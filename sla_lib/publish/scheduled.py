@@ -43,7 +43,7 @@ from sla_lib.errors import SlaError
 from sla_lib.load.ingest import expand_paths, file_sha256, ingest
 from sla_lib.publish.archive import write_index
 from sla_lib.publish.kinds import REPORT_KINDS, ReportKind
-from sla_lib.publish.render import render_report
+from sla_lib.publish.render import render_reports
 from sla_lib.rules.contract import load_contract
 from sla_lib.store.db import connect, project_relative
 
@@ -388,18 +388,18 @@ def _run(log: RunLog, simulated: dt.date | None, force: bool, raw_dir: Path, db_
 
     # 3. render
     log("to render: " + ", ".join(f"{t.kind.name} {t.period} ({t.reason})" for t in p.todo))
-    rendered, failures = [], []
-    for t in p.todo:
-        t0 = time.perf_counter()
-        try:
-            path = render_report(t.kind.name, t.period, db_path, contract_path, out_dir, notebooks_dir=notebooks_dir)
-        except SlaError as e:
-            failures.append(t)
-            log(f"FAILED {t.kind.name} {t.period}: {e}", err=True)
-            continue
-        rendered.append(t)
-        log(f"rendered {t.kind.name} {t.period} ({t.reason}): {_rel(path)} in {time.perf_counter() - t0:.1f} s")
-    write_index(out_dir)
+    reasons = {(t.kind.name, t.period): t.reason for t in p.todo}
+
+    def report(o) -> None:
+        if o.error:
+            log(f"FAILED {o.kind} {o.period}: {o.error}", err=True)
+        else:
+            log(f"rendered {o.kind} {o.period} ({reasons[(o.kind, o.period)]}): {_rel(o.path)} in {o.seconds:.1f} s")
+
+    outcomes = render_reports([(t.kind.name, t.period) for t in p.todo], db_path, contract_path, out_dir,
+                              notebooks_dir=notebooks_dir, on_done=report)
+    rendered = [o for o in outcomes if not o.error]
+    failures = [o for o in outcomes if o.error]
     log(f"done: {len(rendered)} rendered, {len(failures)} failed, {p.up_to_date} up to date; "
         f"index {_rel(index)} ({time.perf_counter() - started:.1f} s)")
     if failures:

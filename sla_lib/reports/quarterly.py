@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from sla_lib.errors import SlaError
 from sla_lib.findings.as_of import data_as_of
 from sla_lib.reports import monthly as report
-from sla_lib.reports.charts import COLORS, TEMPLATE
+from sla_lib.reports.charts import COLORS, figure
 from sla_lib.rules.contract import Contract
 
 STATUS_LABELS = {
@@ -100,10 +100,10 @@ def matrix_chart(matrix: pd.DataFrame, contract: Contract) -> go.Figure:
     scale = []
     for i, st in enumerate(STATUS_LABELS):
         scale += [[i / n, STATUS_COLORS[st]], [(i + 1) / n, STATUS_COLORS[st]]]
-    fig = go.Figure(go.Heatmap(
+    fig = figure(go.Heatmap(
         z=z, x=quarters, y=[names.get(s, s) for s in systems], text=text, texttemplate="%{text}",
         colorscale=scale, zmin=0, zmax=n, showscale=False, xgap=3, ygap=3, hoverinfo="text"))
-    fig.update_layout(template=TEMPLATE, title="巡检覆盖：系统 × 季度", height=80 + 48 * len(systems),
+    fig.update_layout(title="巡检覆盖：系统 × 季度", height=80 + 48 * len(systems),
                       yaxis={"autorange": "reversed"}, margin={"l": 140})
     for st in STATUS_LABELS:  # a legend of the colours
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=STATUS_LABELS[st],
@@ -149,14 +149,14 @@ def timeline_chart(con, contract: Contract, quarter: str) -> go.Figure:
         SELECT i.system, i.inspection_id, i.start_date, coalesce(i.end_date, i.start_date) AS end_date
         FROM inspections i WHERE i.start_date BETWEEN ? AND ? ORDER BY i.start_date""",
                      [info["covered_start"], info["covered_end"]]).df()
-    fig = go.Figure()
+    fig = figure()
     for _, r in df.iterrows():
         start, end = pd.Timestamp(r["start_date"]), pd.Timestamp(r["end_date"]) + pd.Timedelta(days=1)
         fig.add_trace(go.Bar(x=[(end - start).total_seconds() * 1000], base=[start], y=[names.get(r["system"])],
                              orientation="h", marker_color=COLORS["accent"], showlegend=False,
                              hovertext=f"{r['inspection_id'] or ''} {start.date()} 至 {r['end_date']}",
                              hoverinfo="text"))
-    fig.update_layout(template=TEMPLATE, title="本季度巡检时间线（开始日期至结束日期）", barmode="overlay",
+    fig.update_layout(title="本季度巡检时间线（开始日期至结束日期）", barmode="overlay",
                       xaxis={"type": "date", "range": [pd.Timestamp(info["start"]),
                                                        pd.Timestamp(info["end"]) + pd.Timedelta(days=1)]},
                       height=120 + 40 * max(1, df["system"].nunique()), margin={"l": 140})

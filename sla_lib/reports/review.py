@@ -22,7 +22,7 @@ import pandas as pd
 from sla_lib.findings import costs
 from sla_lib.findings.tickets import CLOCK_INPUTS
 from sla_lib.reports import monthly as report
-from sla_lib.reports.charts import COLORS, TEMPLATE
+from sla_lib.reports.charts import COLORS, figure, subplots
 from sla_lib.rules.calendar import calendar_for
 from sla_lib.rules.clocks import compute_clocks
 from sla_lib.rules.contract import TICKET_CLAUSES, Contract
@@ -333,10 +333,9 @@ def compare_years(con, contract: Contract, years: list[int]) -> pd.DataFrame:
 def what_if_chart(wi: pd.DataFrame, contract: Contract):
     """One small chart per ticket clause: rate against threshold, the contract's point marked."""
     import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
 
     titles = [contract.clauses[c]["title"] for c in TICKET_CLAUSES]
-    fig = make_subplots(rows=1, cols=4, subplot_titles=titles, horizontal_spacing=0.06)
+    fig = subplots(rows=1, cols=4, subplot_titles=titles, horizontal_spacing=0.06)
     for i, clause in enumerate(TICKET_CLAUSES, start=1):
         d = wi[wi["clause"] == clause]
         if d.empty:
@@ -351,7 +350,7 @@ def what_if_chart(wi: pd.DataFrame, contract: Contract):
         fig.update_xaxes(title_text=d["unit"].iloc[0], row=1, col=i)
     fig.update_yaxes(tickformat=".0%", range=[max(0.0, float(wi["rate"].min()) - 0.05), 1.005])
     # low enough to sit under the one-page summary on an A4 landscape page
-    fig.update_layout(template=TEMPLATE, height=205, margin={"t": 55, "b": 40, "l": 50, "r": 20},
+    fig.update_layout(height=205, margin={"t": 55, "b": 40, "l": 50, "r": 20},
                       title="若合同时限取其他值：本年度各条款的达标率（红点为现行时限），供拟定下一期合同参考")
     return fig
 
@@ -359,12 +358,12 @@ def what_if_chart(wi: pd.DataFrame, contract: Contract):
 def trend_chart(trend: pd.DataFrame, contract: Contract):
     import plotly.graph_objects as go
 
-    fig = go.Figure()
+    fig = figure()
     for clause in TICKET_CLAUSES:
         d = trend[trend["clause"] == clause]
         fig.add_trace(go.Scatter(x=d["month"], y=d["rate"], mode="lines+markers",
                                  name=contract.clauses[clause]["title"]))
-    fig.update_layout(template=TEMPLATE, title="各条款逐月达标率", yaxis={"tickformat": ".0%"}, height=360)
+    fig.update_layout(title="各条款逐月达标率", yaxis={"tickformat": ".0%"}, height=360)
     return fig
 
 

@@ -7,6 +7,7 @@ before any data is read.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import re
@@ -211,11 +212,25 @@ def _hhmm(v: _V, s: Any, dotted: str) -> int:
     return int(h) * 3600 + int(m) * 60
 
 
+_PARSED: dict[tuple[str, str], Contract] = {}
+
+
 def load_contract(path: str | Path = "contract.yaml") -> Contract:
+    """The contract file ``path``, validated (a clear error names the key). A file read before in
+    this process with the same bytes is not parsed again (the caller gets its own copy)."""
     path = Path(path)
     if not path.exists():
         raise ContractError(f"{path}: contract file not found (expected a YAML file; see docs/contract-file.md)")
     text = path.read_bytes()
+    key = (str(path), hashlib.sha256(text).hexdigest())
+    if key not in _PARSED:
+        if len(_PARSED) > 32:
+            _PARSED.clear()
+        _PARSED[key] = _parse_contract(path, text)
+    return copy.copy(_PARSED[key])
+
+
+def _parse_contract(path: Path, text: bytes) -> Contract:
     try:
         raw = yaml.safe_load(text.decode("utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as e:
