@@ -20,14 +20,14 @@ install: $(STAMP)
 report: $(STAMP)
 	$(BIN)/sla demo --if-empty
 	$(BIN)/sla ingest
-	$(BIN)/sla render monthly --all
-	$(BIN)/sla render quarterly --all
-	$(BIN)/sla render year --all
+	$(BIN)/sla render all
 	@echo "Open: $(CURDIR)/reports/index.html"
 
+# two workers (or one per core on a bigger machine); each test file stays on one worker, so a
+# file's shared fixtures are built once
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -38,6 +38,7 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench_render.py
 
 clean:
 	rm -rf reports data/processed/*.duckdb data/processed/*.wal

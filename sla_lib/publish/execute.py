@@ -23,9 +23,11 @@ kernel through papermill instead.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import os
 import sys
+import threading
 import types
 from pathlib import Path
 
@@ -67,14 +69,19 @@ def inject_parameters(nb, parameters: dict) -> None:
 
 # -- the shell ---------------------------------------------------------------------------------------------------
 class _Stream:
-    """sys.stdout / sys.stderr of a running cell: text becomes ``stream`` outputs."""
+    """sys.stdout / sys.stderr of a running cell: text written by the cell's thread becomes
+    ``stream`` outputs; text of other threads of this process (the progress lines of
+    ``render_reports``) still goes where it went before."""
 
     encoding = "utf-8"
 
-    def __init__(self, runner: InProcessRunner, name: str):
-        self.runner, self.name = runner, name
+    def __init__(self, runner: InProcessRunner, name: str, before):
+        self.runner, self.name, self.before = runner, name, before
+        self.thread = threading.get_ident()
 
     def write(self, text) -> int:
+        if threading.get_ident() != self.thread:
+            return self.before.write(text)
         if text:
             self.runner._stream(self.name, str(text))
         return len(text)
@@ -119,6 +126,19 @@ class InProcessRunner:
                 runner._outputs.append(runner._new_output(
                     "execute_result", data=format_dict, metadata=md_dict or {}, execution_count=self.prompt_count))
 
+            def flush(self):
+                # DisplayHook.flush without its gc.collect() (60 ms, twice per report): the
+                # namespace's objects go by reference counting, the rest at the next collection
+                ns, hidden = self.shell.user_ns, self.shell.user_ns_hidden
+                for n in range(1, self.prompt_count + 1):
+                    hidden.pop(f"_{n}", None)
+                    ns.pop(f"_{n}", None)
+                if isinstance(ns.get("_oh"), dict):
+                    ns["_oh"].clear()
+                self._, self.__, self.___ = "", "", ""
+                if "_" not in builtins.__dict__:
+                    ns.update({"_": self._, "__": self.__, "___": self.___})
+
         config = Config()
         config.HistoryManager.enabled = False  # nothing written to ~/.ipython
         config.InteractiveShell.colors = "nocolor"
@@ -150,7 +170,7 @@ class InProcessRunner:
         shell.reset(new_session=True)
         shell.execution_count = 1
         before = os.getcwd()
-        out, err = _Stream(self, "stdout"), _Stream(self, "stderr")
+        out, err = _Stream(self, "stdout", sys.stdout), _Stream(self, "stderr", sys.stderr)
         try:
             if cwd is not None:
                 os.chdir(cwd)

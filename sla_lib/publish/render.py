@@ -28,6 +28,7 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -425,8 +426,8 @@ def _render_one(kind_name: str, period: str, db: str, contract_path: str, out_di
 
 
 def default_workers(jobs: int) -> int:
-    """Processes for ``jobs`` reports: one per core, at most 4, and only when each has a few
-    reports to share its start-up (about one report's time) with."""
+    """Processes for ``jobs`` reports, this one included: one per core, at most 4, and only when
+    each helper has a few reports to share its start-up (about one report's time) with."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(cores, 4, jobs // 3))
 
@@ -437,44 +438,81 @@ def render_reports(jobs: Sequence[tuple[str, str | int]], db: Path, contract_pat
                    on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     """Render every ``(kind, period)`` of ``jobs``; the outcomes in the order of ``jobs``.
 
-    The libraries are imported and the notebook shell started once: in this process, one report
-    after another, or with ``workers`` > 1 in that many processes (default
-    :func:`default_workers`), each rendering its share in its own shell. Each report is written
-    atomically as by :func:`render_report`; one that fails keeps its previous version and its
-    outcome names the cell, and the others are still rendered. ``on_done`` is called as each one
-    finishes. The archive index is written once, at the end.
+    The libraries are imported and the notebook shell started once per process: this process
+    renders one report after another, and with ``workers`` > 1 (default :func:`default_workers`)
+    ``workers - 1`` helper processes take reports from the same queue, each in its own shell.
+    Each report is written atomically as by :func:`render_report`; one that fails keeps its
+    previous version and its outcome names the cell, and the others are still rendered (a helper
+    that dies leaves its report failed and the rest to this process). ``on_done`` is called as
+    each one finishes. The archive index is written once, at the end.
     """
     out_dir = Path(out_dir)
     todo = [(kinds.kind(k).name, kinds.kind(k).label_of(p)) for k, p in jobs]
-    args = [str(Path(db)), str(Path(contract_path)), str(out_dir),
-            str(Path(notebooks_dir).resolve()) if notebooks_dir is not None else None]
+    args = (str(Path(db)), str(Path(contract_path)), str(out_dir),
+            str(Path(notebooks_dir).resolve()) if notebooks_dir is not None else None)
     n = default_workers(len(todo)) if workers is None else max(1, min(workers, len(todo) or 1))
     results: dict[int, Outcome] = {}
+    queue = list(range(len(todo)))[::-1]
+    lock = threading.Lock()
+
+    def take() -> int | None:
+        with lock:
+            return queue.pop() if queue else None
 
     def done(i: int, path: str | None, error: str | None, seconds: float) -> None:
-        results[i] = Outcome(todo[i][0], todo[i][1], Path(path) if path else None, error, seconds)
-        if on_done is not None:
-            on_done(results[i])
+        with lock:
+            results[i] = Outcome(todo[i][0], todo[i][1], Path(path) if path else None, error, seconds)
+            if on_done is not None:
+                on_done(results[i])
 
     try:
         if n <= 1:
-            for i, (k, p) in enumerate(todo):
-                done(i, *_render_one(k, p, *args))
+            while (i := take()) is not None:
+                done(i, *_render_one(*todo[i], *args))
         else:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-            from concurrent.futures.process import BrokenProcessPool
-
-            # "spawn" on every platform: a fresh interpreter, as on Windows; never a fork of a
-            # process that holds DuckDB threads
-            with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn")) as pool:
-                futures = {pool.submit(_render_one, k, p, *args): i for i, (k, p) in enumerate(todo)}
-                for future in as_completed(futures):
-                    i = futures[future]
-                    try:
-                        done(i, *future.result())
-                    except BrokenProcessPool as e:
-                        done(i, None, f"{todo[i][0]} {todo[i][1]}: the rendering process stopped ({e})", 0.0)
+            _render_shared(todo, args, n - 1, take, done)
     finally:
         write_index(out_dir)
     return [results[i] for i in range(len(todo))]
+
+
+def _render_shared(todo, args, helpers: int, take, done) -> None:
+    """This process and ``helpers`` spawned processes render the queue's reports together."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, wait
+
+    futures, flock = [], threading.Lock()
+    # "spawn" on every platform: a fresh interpreter, as on Windows; never a fork of a process that
+    # holds DuckDB threads
+    with ProcessPoolExecutor(max_workers=helpers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        def feed() -> None:
+            i = take()
+            if i is None:
+                return
+            try:
+                future = pool.submit(_render_one, *todo[i], *args)
+            except Exception as e:  # the pool broke: this report failed, the others stay queued for us
+                done(i, None, f"{todo[i][0]} {todo[i][1]}: no rendering process ({type(e).__name__}: {e})", 0.0)
+                return
+            with flock:
+                futures.append(future)
+            future.add_done_callback(lambda f, i=i: finished(i, f))
+
+        def finished(i: int, future) -> None:
+            try:
+                done(i, *future.result())
+            except Exception as e:  # the helper died (killed, out of memory)
+                done(i, None, f"{todo[i][0]} {todo[i][1]}: the rendering process stopped ({type(e).__name__}: {e})", 0.0)
+                return
+            feed()
+
+        for _ in range(helpers):
+            feed()
+        while (i := take()) is not None:
+            done(i, *_render_one(*todo[i], *args))
+        while True:
+            with flock:
+                pending = [f for f in futures if not f.done()]
+            if not pending:
+                break
+            wait(pending)

@@ -9,7 +9,6 @@ table without index.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import html as _html
 import itertools
@@ -56,35 +55,32 @@ TEMPLATE.layout.update(
     bargap=0.15,
     hoverlabel={"font": {"family": FONT_FAMILY}},
 )
-pio.templates["sla"] = TEMPLATE  # registered, not made the default: see figure()
+pio.templates["sla"] = TEMPLATE
 
 
-@contextlib.contextmanager
-def _sla_template():
-    saved = pio.templates.default
-    pio.templates.default = "sla"
-    try:
-        yield
-    finally:
-        pio.templates.default = saved
+def _report_look() -> None:
+    """Make :data:`TEMPLATE` plotly's default template, once per process.
+
+    plotly takes its default template as validated; a template given to each figure as
+    ``layout.template`` is validated and copied again every time (about 7 ms a figure), and so is
+    the default each time it is set (16 ms). So the first report figure sets it and it stays: in a
+    notebook that imports this module, other plotly figures take the report's look too."""
+    if pio.templates.default != "sla":
+        pio.templates.default = "sla"
 
 
 def figure(data=None, **layout) -> go.Figure:
-    """A figure in the report's look (:data:`TEMPLATE`).
-
-    Made with the template as plotly's default for that moment, which plotly takes as validated:
-    given as ``layout.template`` instead, the template would be validated and copied again for
-    every figure (about 7 ms each, a third of a month's charts). The figure is the same."""
-    with _sla_template():
-        return go.Figure(data=data, layout=layout or None)
+    """A figure in the report's look (:data:`TEMPLATE`; see :func:`_report_look`)."""
+    _report_look()
+    return go.Figure(data=data, layout=layout or None)
 
 
 def subplots(**kwargs) -> go.Figure:
     """``plotly.subplots.make_subplots`` in the report's look (see :func:`figure`)."""
     from plotly.subplots import make_subplots
 
-    with _sla_template():
-        return make_subplots(**kwargs)
+    _report_look()
+    return make_subplots(**kwargs)
 
 
 def _empty(fig: go.Figure, text: str = "本期无数据") -> go.Figure:
