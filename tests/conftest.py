@@ -14,6 +14,13 @@ CONTRACT = ROOT / "contract.yaml"
 SHARED = Path(os.environ.get("SLA_SHARED_DIR", ROOT.parent / "shared"))  # CI lays shared/ beside the clone
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """Files marked ``long`` (a module-level ``pytestmark``) are collected first, so that with
+    ``pytest -n`` (make test) they start at once on a worker while the others share the rest,
+    instead of starting last and running alone at the end."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("long") else 1)
+
+
 def query(db, sql, params=None):
     """All rows of a read-only query on the DuckDB file ``db`` (closed again at once)."""
     import duckdb

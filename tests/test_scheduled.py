@@ -44,6 +44,8 @@ from .conftest import CONTRACT, ROOT
 from .test_ingest import row, write_csv
 from .test_render import FIGURES, assert_offline, parse
 
+pytestmark = pytest.mark.long  # the simulated year: started first (conftest)
+
 MONTHS = [f"{y}-{m:02d}" for y, m in [(2025, m) for m in range(7, 13)] + [(2026, m) for m in range(1, 7)]]
 QUARTERS = {"2025-Q3": dt.date(2025, 10, 1), "2025-Q4": dt.date(2026, 1, 1), "2026-Q1": dt.date(2026, 4, 1),
             "2026-Q2": dt.date(2026, 7, 1)}
