@@ -38,7 +38,9 @@ def timed(cmd: list[str], cwd: Path, repeat: int, before=None) -> float:
         if before is not None:
             before()
         t0 = time.perf_counter()
-        subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        done = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
         best = min(best, time.perf_counter() - t0)
     return best
 
@@ -48,7 +50,7 @@ def scratch_project() -> Path:
     for name in ("Makefile", "pyproject.toml", "contract.yaml"):
         shutil.copy2(ROOT / name, work / name)
     venv = ROOT / ".venv"
-    if not (venv / "bin" / "sla").exists():
+    if not (venv / "bin" / "sla").exists() or not list(venv.glob(".installed-*")):
         raise SystemExit(f"{venv}: no venv with sla installed; run `make install` first")
     (work / ".venv").symlink_to(venv)
     return work
@@ -61,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the scratch project folder")
     args = ap.parse_args(argv)
 
+    # the venv must be installed for this pyproject.toml here: a `make report` in the scratch folder
+    # would otherwise install the scratch folder into the shared venv
+    subprocess.run(["make", "-s", "install"], cwd=ROOT, check=True)
     work = scratch_project()
     sla = str(work / ".venv" / "bin" / "sla")
     py = str(work / ".venv" / "bin" / "python")

@@ -1,12 +1,16 @@
 """Render report notebooks to offline HTML.
 
-``render_report`` runs a kind's notebook (``notebooks/monthly_report.ipynb`` for a month) with papermill (parameters ``month``,
-``db_path``, ``contract_path``) in a ``python3`` kernel of *this* Python (the environment that
-has sla_lib installed), then exports the executed notebook to HTML with the ``sla_report``
-nbconvert template (code hidden, plotly.js inlined once, nothing loaded from a network).
+``render_report`` runs a kind's notebook (``notebooks/monthly_report.ipynb`` for a month) with the
+parameters ``month`` (``quarter``, ``contract_year``), ``db_path`` and ``contract_path`` injected as
+papermill injects them, in this process (:mod:`sla_lib.publish.execute`: an IPython shell, an
+empty namespace per report; inside a running IPython, e.g. JupyterLab, through papermill in a
+``python3`` kernel of this Python instead), then exports the executed notebook to HTML with the
+``sla_report`` nbconvert template (code hidden, plotly.js inlined once, nothing loaded from a
+network). ``render_reports`` renders many in one go, with one helper process per other core.
+The exporter, its compiled template, plotly.js and the contract are made once per process.
 Outputs of one period live in ``reports/<period>/``:
 
-- ``monthly-report.ipynb``: the executed notebook;
+- ``monthly-report.ipynb``: the executed notebook (runs again unchanged under papermill);
 - ``monthly-report.html``: the report;
 - ``report.json``: what the index shows (period, kind, rendered at, data as_of, version) and what
   went into the report: the input files (name, sha256, load order), the contract's sha256, the
