@@ -173,6 +173,9 @@ def _dispatch(args) -> int:
         res = ingest(args.paths, args.db, args.contract, kind=args.kind, preset=args.preset, as_of=args.as_of,
                      raw_dir=args.raw_dir, sheet=args.sheet)
         loaded = [f for f in res.files if f.status == "loaded"]
+        waiting = sum(f.status == "incomplete" for f in res.files)
+        if waiting:
+            print(f"{waiting} file(s) still being written (正在写入，下次再载入): left for the next run")
         print(f"{len(loaded)} file(s) loaded, {sum(f.status == 'skipped' for f in res.files)} already loaded, "
               f"{len(res.failed)} failed; rows read {sum(f.rows_read for f in loaded)}, "
               f"loaded {sum(f.rows_loaded for f in loaded)}, rejected {sum(f.rows_rejected for f in loaded)}; "

@@ -15,3 +15,7 @@ class InputError(SlaError):
 
 class DatabaseBusy(SlaError):
     """Another sla process holds the database."""
+
+
+class DiskError(SlaError):
+    """The disk is full or read-only; the message names the path, the space needed and free."""

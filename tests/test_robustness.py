@@ -88,6 +88,7 @@ def test_a_busy_database_gives_a_clear_message(tmp_path):
         p = sla("ingest", tmp_path / "a.csv", "--db", db, env=env)
         out, err = p.communicate(timeout=60)
         assert p.returncode == 2
-        assert "in use by another sla process" in err and "Traceback" not in err
+        assert "held for writing by another process" in err and "Traceback" not in err
+        assert [f.name for f in tmp_path.iterdir() if f.name.startswith(".")] == []  # no copy left behind
     finally:
         holder.kill()

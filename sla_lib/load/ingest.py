@@ -17,6 +17,7 @@ import duckdb
 from sla_lib import config
 from sla_lib.errors import InputError, SlaError
 from sla_lib.findings.recompute import recompute_findings
+from sla_lib.load.arrival import MESSAGE, still_arriving
 from sla_lib.load.presets import Preset, builtin_presets, get_preset, match_header
 from sla_lib.load.readers import RawFile, drop_raw, read_file
 from sla_lib.rules.contract import Contract, load_contract
@@ -66,7 +67,7 @@ def _plain_initials_sql(x: str) -> str:
 @dataclass
 class FileResult:
     path: Path
-    status: str  # loaded | skipped | failed
+    status: str  # loaded | skipped | failed | incomplete (still being copied: loaded by the next run)
     message: str = ""
     rows_read: int = 0
     rows_loaded: int = 0
@@ -403,8 +404,14 @@ def ingest(paths: list[Path], db_path: Path = config.DB_PATH, contract_path: Pat
     as_of_value = parse_as_of(as_of) if as_of is not None else None
     files = expand_paths(paths, raw_dir)
     result = IngestResult()
-    con = dbm.connect(db_path)
-    try:
+    scanned = [f for f in files if not paths or f not in paths]  # found in a folder, not named
+    arriving = still_arriving(scanned)
+    for path, why in arriving.items():
+        result.files.append(FileResult(path, "incomplete", f"{MESSAGE}: {why}"))
+        echo(f"  … {dbm.project_relative(path)}: {MESSAGE} ({why})")
+    files = [f for f in files if f not in arriving]
+    needed = 3 * sum(f.stat().st_size for f in files if f.exists())  # rough: raw tables, rows, indexes
+    with dbm.writing(db_path, needed_bytes=needed, echo=echo) as con:
         for path in files:
             fid = file_sha256(path)
             known = scalar(con, "SELECT source_file FROM ingest_log WHERE file_id = ?", [fid])
@@ -420,6 +427,11 @@ def ingest(paths: list[Path], db_path: Path = config.DB_PATH, contract_path: Pat
                     fr = load_file(con, raw, contract, kind, preset, fid, seq)
                 drop_raw(con, "sla_raw")
             except (SlaError, duckdb.Error, ValueError, OSError) as e:
+                # a full (or read-only) disk stops the run: nothing of it is published; an export we
+                # may not read is that file's failure only
+                disk = None if isinstance(e, SlaError) else dbm.disk_error(e, Path(db_path), needed, denied=False)
+                if disk is not None:
+                    raise disk from None
                 # one clear line per file; the file's transaction rolled back, the other files go on
                 msg = str(e) if isinstance(e, SlaError) else f"cannot load ({type(e).__name__}: {e})".strip()
                 msg = msg.splitlines()[0] if not isinstance(e, SlaError) else msg
@@ -439,6 +451,4 @@ def ingest(paths: list[Path], db_path: Path = config.DB_PATH, contract_path: Pat
                 else:
                     con.execute("DELETE FROM meta WHERE key = 'as_of_override'")
         result.as_of, result.tickets = recompute_findings(con, contract)  # one transaction
-    finally:
-        con.close()
     return result

@@ -45,7 +45,7 @@ from sla_lib.errors import SlaError
 from sla_lib.publish import fingerprints, kinds
 from sla_lib.publish.archive import write_index
 from sla_lib.rules.contract import load_contract
-from sla_lib.store.db import connect
+from sla_lib.store.db import connect, snapshot
 
 __all__ = ["Outcome", "RenderError", "render_report", "render_reports", "notebook_to_html", "TEMPLATES_DIR"]
 
@@ -335,9 +335,16 @@ def render_report(kind_name: str, period: str | int, db: Path, contract_path: Pa
     if not db.exists():
         raise RenderError(f"{db}: no database yet; run `sla ingest` first")
     contract = load_contract(contract_path)  # a broken contract file fails here, with its key named
-    # read before the notebook runs: if the data change meanwhile, the recorded fingerprint is the
-    # older one and the next `sla scheduled` renders the period again (never the other way round)
-    facts = fingerprints.report_facts(db, contract, kind.name, period)
+    # the whole report reads one state: a snapshot the notebook's sla_lib.open_db(db_path) opens too
+    # (a load published meanwhile changes the fingerprint, and the next `sla scheduled` renders again)
+    with snapshot(db) as pinned:
+        return _render_pinned(kind, period, db, pinned, contract, contract_path, out_dir, nb_dir, nb_in,
+                              write_archive_index)
+
+
+def _render_pinned(kind, period: str, db: Path, pinned: Path, contract, contract_path: Path, out_dir: Path,
+                   nb_dir: Path, nb_in: Path, write_archive_index: bool) -> Path:
+    facts = fingerprints.report_facts(pinned, contract, kind.name, period)
     folder = period
 
     target = out_dir / folder
@@ -358,7 +365,7 @@ def render_report(kind_name: str, period: str | int, db: Path, contract_path: Pa
         except Exception as e:
             raise RenderError(f"{work / (stem + '.ipynb')}: HTML export failed: {type(e).__name__}: {e}") from e
         (work / f"{stem}.html").write_text(page, encoding="utf-8")
-        extra_files = _extra_files(kind, db, contract, period, work)
+        extra_files = _extra_files(kind, pinned, contract, period, work)
         record = {
             "kind": kind.name,
             "kind_label": kind.label,

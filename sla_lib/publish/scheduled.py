@@ -31,7 +31,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import socket
 import sys
 import time
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ from sla_lib.publish.kinds import REPORT_KINDS, ReportKind
 from sla_lib.publish.render import render_reports
 from sla_lib.rules.contract import load_contract
 from sla_lib.store.db import connect, project_relative
+from sla_lib.store.locks import FileLock
 
 __all__ = ["Pending", "Plan", "plan", "run_scheduled", "hospital_today", "parse_today", "RunLock", "LOCK_NAME",
            "LOG_DIR", "EXIT_OK", "EXIT_LOAD_FAILED", "EXIT_ERROR", "EXIT_BUSY", "EXIT_RENDER_FAILED"]
@@ -139,74 +139,7 @@ def plan(con, contract, out_dir: Path, today: dt.date, force: bool = False,
 
 
 # -- lock and log ----------------------------------------------------------------------------------------------
-class RunLock:
-    """An exclusive, non-blocking lock on ``path`` held by the operating system for this process.
-
-    POSIX: ``flock`` on the file; Windows: ``msvcrt.locking`` of one byte far past the text. The
-    kernel drops the lock when the process ends, however it ends, so a crashed run never leaves a
-    stale lock behind; the file itself stays and says who held it last.
-    """
-
-    _WIN_OFFSET = 1 << 20
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.fd: int | None = None
-
-    def acquire(self) -> bool:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            if os.name == "nt":
-                import msvcrt
-
-                os.lseek(fd, self._WIN_OFFSET, os.SEEK_SET)
-                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-            else:
-                import fcntl
-
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return False
-        self.fd = fd
-        info = (f"pid {os.getpid()} on {socket.gethostname()}, started "
-                f"{dt.datetime.now().replace(microsecond=0).isoformat(sep=' ')}\n").encode()
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.write(fd, info)
-        if os.name != "nt":
-            os.ftruncate(fd, len(info))
-        return True
-
-    def holder(self) -> str:
-        try:
-            text = self.path.read_bytes()[:200].decode("utf-8", errors="replace").strip("\x00 \n")
-            return text.splitlines()[0] if text else "unknown process"
-        except OSError:
-            return "unknown process"
-
-    def release(self) -> None:
-        if self.fd is None:
-            return
-        try:
-            if os.name == "nt":
-                import msvcrt
-
-                os.lseek(self.fd, self._WIN_OFFSET, os.SEEK_SET)
-                msvcrt.locking(self.fd, msvcrt.LK_UNLCK, 1)
-            else:
-                import fcntl
-
-                fcntl.flock(self.fd, fcntl.LOCK_UN)
-        finally:
-            os.close(self.fd)
-            self.fd = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.release()
+RunLock = FileLock  # the run lock of reports/.scheduled.lock
 
 
 class RunLog:

@@ -1,8 +1,30 @@
-"""The one DuckDB file every layer lives in. Table names are a public interface (docs/tables.md)."""
+"""The one DuckDB file every layer lives in. Table names are a public interface (docs/tables.md).
+
+**Readers never block the writer, and never see half a load** (docs/decisions.md, "One writer,
+many readers"). DuckDB lets one process write a file, or several read it, never both. So the
+published file ``data/processed/sla.duckdb`` is never written in place:
+
+- a writer (:func:`writing`, used by ``sla ingest`` and ``sla scheduled``) takes the writer lock
+  ``sla.duckdb.lock``, copies the published file to a private ``.sla.duckdb.<pid>.new``, does its
+  whole run there (every file, then the findings), checkpoints, and renames the copy over the
+  published name in one atomic step. A run that fails, is killed or meets a full disk leaves the
+  published file exactly as it was, and its copy is removed (by the next writer if it was killed);
+- readers open the published file read-only. One held open (a plain DuckDB client, DBeaver) goes
+  on seeing the state it opened, whole, and the writer does not wait for it;
+  :func:`open_db` (``sla_lib.open_db``, the documented way) re-opens the newest state on its next
+  query after a publication;
+- on Windows, a file that is open cannot be replaced: when the rename fails because a reader holds
+  the published file, the new state is kept as ``sla.duckdb.pending`` and published by a later
+  run; :func:`open_db` and every ``sla`` command read the pending state meanwhile (it is newer).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import errno
+import json
 import os
+import shutil
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,23 +32,100 @@ from pathlib import Path
 import duckdb
 
 from sla_lib import config
-from sla_lib.errors import DatabaseBusy
+from sla_lib.errors import DatabaseBusy, DiskError, SlaError
+from sla_lib.store.locks import FileLock
 from sla_lib.store.schema import FINDINGS_TABLES, SCHEMA, VIEWS
 
+MAGIC = b"DUCK"  # bytes 8..12 of every DuckDB database file
+PINS_ENV = "SLA_DB_PINS"  # JSON {published path: pinned snapshot}: what a report being rendered reads
+_DISK_FULL = ("no space left on device", "disk is full", "not enough space on the disk", "disk quota exceeded")
+_READ_ONLY = ("read-only file system", "permission denied", "access is denied")
 
+
+# -- which file holds the current state ------------------------------------------------------------------
+def pending_path(path: Path) -> Path:
+    return Path(f"{path}.pending")
+
+
+def lock_path(path: Path) -> Path:
+    return Path(f"{path}.lock")
+
+
+def current_file(path: str | Path) -> Path:
+    """The file holding the newest published state of database ``path``: ``path`` itself, or the
+    newer ``path.pending`` a Windows reader kept from being renamed into place. A report being
+    rendered reads its pinned snapshot instead (:func:`snapshot`)."""
+    path = Path(path)
+    pinned = json.loads(os.environ.get(PINS_ENV) or "{}").get(str(path.resolve()))
+    if pinned and Path(pinned).exists():
+        return Path(pinned)
+    pending = pending_path(path)
+    try:
+        if pending.stat().st_mtime_ns >= path.stat().st_mtime_ns:
+            return pending
+    except FileNotFoundError:
+        if pending.exists() and not path.exists():
+            return pending
+    return path
+
+
+def is_database_file(path: Path) -> bool:
+    """True when ``path`` starts like a DuckDB database file (not empty, not truncated to nothing)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    return len(head) == 12 and head[8:12] == MAGIC
+
+
+def _mib(n: float) -> str:
+    return f"{n / 2**20:,.1f} MiB"
+
+
+def disk_error(e: BaseException, path: Path, needed: int | None = None, denied: bool = True) -> DiskError | None:
+    """A clear :class:`DiskError` for ``e`` when it is a full or read-only disk (or, with
+    ``denied``, a folder we may not write), else None."""
+    text = str(e).lower()
+    code = getattr(e, "errno", None)
+    folder = Path(path).parent
+    try:
+        free = shutil.disk_usage(folder if folder.exists() else Path.cwd()).free
+    except OSError:
+        free = None
+    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)) or any(t in text for t in _DISK_FULL):
+        need = f"about {_mib(needed)} needed, " if needed else ""
+        has = f"{_mib(free)} free" if free is not None else "free space unknown"
+        return DiskError(f"{folder}: the disk is full ({need}{has}); nothing was changed: the database "
+                         f"{path.name} is as it was before this run. Free some space and run again.")
+    read_only = code == errno.EROFS or "read-only file system" in text
+    if read_only or (denied and (code in (errno.EACCES, errno.EPERM) or any(t in text for t in _READ_ONLY))):
+        return DiskError(f"{folder}: cannot write there ({'read-only disk' if read_only else 'permission denied'}); "
+                         f"nothing was changed: the database {path.name} is as it was before this run.")
+    return None
+
+
+# -- connections -------------------------------------------------------------------------------------------
 def connect(path: str | Path = config.DB_PATH, read_only: bool = False, wait_seconds: float | None = None):
-    """Open the database, creating it and its tables when new.
+    """Open a DuckDB file as it is, creating it and its tables when new and not ``read_only``.
 
-    DuckDB lets one process write a file at a time. A second ``sla`` process waits up to
-    ``wait_seconds`` for the first, then stops with a clear message.
+    Read-only connections open the current state (:func:`current_file`). Writing in place is for
+    files no reader sees (tests, benchmarks, the writer's own copy); ``sla`` writes through
+    :func:`writing`. Waits up to ``wait_seconds`` (default 30 s, ``SLA_DB_WAIT_SECONDS``) while
+    another process holds the file for writing, then stops with a clear message.
     """
     path = Path(path)
     if wait_seconds is None:  # SLA_DB_WAIT_SECONDS overrides the default 30 s (tests, impatient jobs)
         wait_seconds = float(os.environ.get("SLA_DB_WAIT_SECONDS", "30"))
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    elif not path.exists():
-        raise FileNotFoundError(f"{path}: no database yet; run `sla ingest` first")
+    else:
+        path = current_file(path)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no database yet; run `sla ingest` first")
+        if not is_database_file(path):
+            raise SlaError(f"{path}: not a DuckDB database ({path.stat().st_size} bytes; left by an interrupted "
+                           "run of an older version?); the next `sla ingest` sets it aside and loads again")
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
@@ -37,8 +136,9 @@ def connect(path: str | Path = config.DB_PATH, read_only: bool = False, wait_sec
                 raise
             if time.monotonic() >= deadline:
                 raise DatabaseBusy(
-                    f"{path}: the database is in use by another sla process; waited {wait_seconds:.0f} s. "
-                    "Try again when it has finished."
+                    f"{path}: the database is held for writing by another process (a DuckDB client that "
+                    f"opened it read-write?); waited {wait_seconds:.0f} s. Open it read-only (sla_lib.open_db) "
+                    "and try again."
                 ) from None
             time.sleep(0.25)
     try:  # no progress bar on the terminal; inside a Jupyter kernel DuckDB refuses the setting
@@ -53,11 +153,262 @@ def connect(path: str | Path = config.DB_PATH, read_only: bool = False, wait_sec
     return con
 
 
-def open_db(path: str | Path | None = None, wait_seconds: float | None = None):
-    """A read-only connection to the project database (default ``data/processed/sla.duckdb``), for
-    notebooks, reports and analysts; waits while another sla process writes (see :func:`connect`).
-    Also ``sla_lib.open_db``."""
-    return connect(config.DB_PATH if path is None else path, read_only=True, wait_seconds=wait_seconds)
+class Reader:
+    """A read-only connection that follows the published state: before each query it checks
+    (one ``stat``) whether a writer has published a newer file, and if so re-opens it. Each query
+    sees one whole state. Use it like a DuckDB connection: ``execute``, ``sql``, ``close``; other
+    attributes are those of the current DuckDB connection."""
+
+    def __init__(self, path: str | Path, wait_seconds: float | None = None):
+        self.path = Path(path)
+        self._wait = wait_seconds
+        self._con = self._previous = None
+        self._stamp = None
+        self._closed = False
+        self._refresh()
+
+    def _signature(self, f: Path | None = None):
+        f = f or current_file(self.path)
+        st = f.stat()
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _open(self):
+        """A connection to the current file through a private hard link: DuckDB keeps one database
+        instance per path in a process, so a plain ``duckdb.connect(path)`` here while another
+        connection to ``path`` is open would get the old state again."""
+        f = current_file(self.path)
+        link = f.with_name(f".{self.path.name}.read-{os.getpid()}-{time.monotonic_ns()}")
+        try:
+            os.link(f, link)
+        except OSError:
+            return connect(self.path, read_only=True, wait_seconds=self._wait), self._signature(f)
+        try:
+            return connect(link, read_only=True, wait_seconds=self._wait), self._signature(link)
+        finally:
+            try:
+                link.unlink()  # the open connection keeps the file (Windows: removed by the next writer)
+            except OSError:
+                pass
+
+    def _refresh(self):
+        if self._closed:
+            raise duckdb.ConnectionException("Connection already closed!")
+        try:
+            stamp = self._signature()
+        except FileNotFoundError:
+            stamp = None
+        if self._con is None or (stamp is not None and stamp != self._stamp):
+            con, stamp = self._open()
+            # the state before stays open one more publication, for a relation made from it just now
+            if self._previous is not None:
+                try:
+                    self._previous.close()
+                except duckdb.Error:
+                    pass
+            self._previous, self._con, self._stamp = self._con, con, stamp
+        return self._con
+
+    def execute(self, query: str, parameters=None):
+        return self._refresh().execute(query, parameters or [])
+
+    def sql(self, query: str, *args, **kwargs):
+        return self._refresh().sql(query, *args, **kwargs)
+
+    def close(self) -> None:
+        for con in (self._con, self._previous):
+            if con is not None:
+                con.close()
+        self._con = self._previous = None
+        self._closed = True
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._refresh(), name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def open_db(path: str | Path | None = None, wait_seconds: float | None = None) -> Reader:
+    """A read-only connection to the project database (default ``data/processed/sla.duckdb``) that
+    sees each new state on its next query and never stands in a writer's way: the documented way
+    for notebooks, reports and analysts (docs/tables.md). Also ``sla_lib.open_db``."""
+    return Reader(config.DB_PATH if path is None else path, wait_seconds)
+
+
+@contextmanager
+def snapshot(path: str | Path):
+    """Pin the current state of ``path`` for as long as the block runs (a report being rendered):
+    a hard link to the current file, which a publication does not change, registered so that
+    :func:`connect`, :func:`open_db` and a report's kernel read it. Without hard links (FAT), the
+    file itself."""
+    path = Path(path)
+    source = current_file(path)
+    pin = source.with_name(f".{path.name}.pin-{os.getpid()}-{time.monotonic_ns()}")
+    try:
+        os.link(source, pin)
+    except OSError:
+        yield source
+        return
+    before = os.environ.get(PINS_ENV)
+    pins = json.loads(before or "{}")
+    pins[str(path.resolve())] = str(pin.resolve())
+    os.environ[PINS_ENV] = json.dumps(pins)
+    try:
+        yield pin
+    finally:
+        if before is None:
+            os.environ.pop(PINS_ENV, None)
+        else:
+            os.environ[PINS_ENV] = before
+        try:
+            pin.unlink()
+        except OSError:
+            pass
+
+
+# -- the writer ----------------------------------------------------------------------------------------------
+def _set_aside(path: Path, echo) -> None:
+    """A published file that is not a database (0 bytes or cut, left by an older version that met a
+    full disk) is renamed out of the way, with a message, so that this run starts afresh."""
+    if path.exists() and not is_database_file(path):
+        aside = path.with_name(f"{path.name}.broken-{dt.datetime.now():%Y%m%d-%H%M%S}")
+        os.replace(path, aside)
+        Path(f"{path}.wal").unlink(missing_ok=True)
+        echo(f"  ! {path}: not a DuckDB database ({aside.stat().st_size} bytes, left by an interrupted run); "
+             f"set aside as {aside.name}; starting a new database")
+
+
+def _leftovers(path: Path) -> None:
+    """Copies left by writers that were killed (we hold the writer lock: none is in use)."""
+    for stale in path.parent.glob(f".{path.name}.*.new*"):
+        stale.unlink(missing_ok=True)
+    for stale in [*path.parent.glob(f".{path.name}.pin-*"), *path.parent.glob(f".{path.name}.read-*")]:
+        try:  # a pin of a report being rendered elsewhere is open: left alone (and fails on Windows)
+            if time.time() - stale.stat().st_mtime > 24 * 3600:
+                stale.unlink()
+        except OSError:
+            pass
+
+
+def _fsync(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _publish(new: Path, path: Path, echo) -> Path:
+    """Rename the finished copy over the published name; on Windows, while a reader holds the
+    published file, keep it as ``.pending`` (published by a later run)."""
+    _fsync(new)
+    for attempt in range(10 if os.name == "nt" else 1):
+        try:
+            os.replace(new, path)
+            pending_path(path).unlink(missing_ok=True)
+            _fsync(path.parent)
+            return path
+        except PermissionError:
+            if os.name != "nt":
+                raise
+            time.sleep(0.1 * (attempt + 1))
+    pending = pending_path(path)
+    os.replace(new, pending)
+    echo(f"  ~ {path}: held open by a reader, so the new state waits in {pending.name}; "
+         "sla commands and sla_lib.open_db() read it, and the next run puts it in place")
+    return pending
+
+
+@contextmanager
+def writing(path: str | Path = config.DB_PATH, wait_seconds: float | None = None, needed_bytes: int = 0,
+            echo=print):
+    """A connection to a private copy of database ``path`` that is published whole when the block
+    ends without an error, and thrown away otherwise (see the module docstring).
+
+    One writer at a time: a second waits up to ``wait_seconds`` (default 30 s,
+    ``SLA_DB_WAIT_SECONDS``) for the writer lock, then stops with a clear message. A full or
+    read-only disk is a :class:`DiskError` naming the folder, the space needed (the copy plus
+    ``needed_bytes``) and the space free; the published file is left as it was."""
+    path = Path(path)
+    if wait_seconds is None:
+        wait_seconds = float(os.environ.get("SLA_DB_WAIT_SECONDS", "30"))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise (disk_error(e, path) or SlaError(f"{path.parent}: cannot create the folder ({e})")) from None
+    lock = FileLock(lock_path(path))
+    try:
+        got = lock.wait(wait_seconds)
+    except OSError as e:
+        raise (disk_error(e, path) or SlaError(f"{lock.path}: cannot take the writer lock ({e})")) from None
+    if not got:
+        raise DatabaseBusy(f"{path}: the database is being written by another sla process ({lock.holder()}); "
+                           f"waited {wait_seconds:.0f} s. Try again when it has finished.")
+    new = path.with_name(f".{path.name}.{os.getpid()}.new")
+    con = None
+    try:
+        _leftovers(path)
+        _set_aside(path, echo)
+        base = current_file(path)
+        size = base.stat().st_size if base.exists() else 0
+        needed = size + needed_bytes + 16 * 2**20
+        guard = None
+        try:
+            if base.exists():
+                # a read-only connection while copying: it waits for (and then keeps out) a process
+                # holding the file for writing, e.g. a DuckDB client opened read-write
+                guard = connect(base, read_only=True, wait_seconds=wait_seconds)
+                shutil.copyfile(base, new)
+                wal = Path(f"{base}.wal")
+                if wal.exists():  # an older version was stopped before its checkpoint: replayed in the copy
+                    shutil.copyfile(wal, Path(f"{new}.wal"))
+            con = connect(new, wait_seconds=wait_seconds)
+        except (OSError, duckdb.Error) as e:
+            raise (disk_error(e, path, needed) or e) from None
+        finally:
+            if guard is not None:
+                guard.close()
+        try:
+            yield con
+            con.execute("CHECKPOINT")
+            con.close()
+            con = None
+        except (OSError, duckdb.Error) as e:
+            err = disk_error(e, path, needed)
+            if err is None:
+                raise
+            raise err from None
+        if Path(f"{new}.wal").exists():
+            raise SlaError(f"{new}: the database copy was not checkpointed; nothing was published")
+        try:
+            _publish(new, path, echo)
+        except OSError as e:
+            raise (disk_error(e, path, needed) or e) from None
+    finally:
+        if con is not None:
+            try:
+                con.close()
+            except duckdb.Error:
+                pass
+        for leftover in (new, Path(f"{new}.wal"), Path(f"{new}.tmp")):
+            try:
+                if leftover.is_dir():
+                    shutil.rmtree(leftover, ignore_errors=True)
+                else:
+                    leftover.unlink(missing_ok=True)
+            except OSError:
+                pass
+        lock.release()
 
 
 def scalar(con, sql: str, params: list | None = None):
