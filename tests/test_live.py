@@ -32,6 +32,8 @@ from .test_ingest import HEADER, row, write_csv
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_ingest import generate  # noqa: E402
 
+pytestmark = pytest.mark.long  # real processes and waits: started first (conftest)
+
 
 def sla(*args, env=None, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "sla_lib", *map(str, args)], capture_output=True, text=True,
