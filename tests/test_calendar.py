@@ -134,3 +134,66 @@ def test_lookup_tables_agree_with_binary_search(contract):
             c.next_working_instant(np.array([fast.p_end[-1]], dtype="datetime64[s]"))
         with pytest.raises(ValueError, match="outside the calendar"):
             c.same_time_nth_working_day(fast.working_dates[-1:].astype("datetime64[s]"), 1)
+
+
+# -- calendar.files: the State Council's notice as data (issue 12) ----------------------------------------------
+HOLIDAY_CN = __import__("pathlib").Path(__file__).parent / "data" / "holiday-cn"
+
+
+def _with_files(make_contract, tmp_path, *files):
+    import shutil
+
+    (tmp_path / "calendars").mkdir(exist_ok=True)
+    names = []
+    for f in files:
+        shutil.copy(f, tmp_path / "calendars" / f.name)
+        names.append(f"calendars/{f.name}")
+    return make_contract(lambda raw: raw["calendar"].__setitem__("files", names))
+
+
+def test_holiday_cn_2026_gives_exactly_the_packages_working_days(make_contract, tmp_path, contract):
+    from sla_lib.rules.calendar import WorkCalendar
+
+    with_file = _with_files(make_contract, tmp_path, HOLIDAY_CN / "2026.json")
+    a, b = WorkCalendar(contract, 2026, 2026), WorkCalendar(with_file, 2026, 2026)
+    days = np.arange(np.datetime64("2026-01-01"), np.datetime64("2027-01-01"))
+    assert (a.is_working_day(days) == b.is_working_day(days)).all()
+    # 261 weekdays - 19 holidays on weekdays (元旦 2, 春节 6, 清明 1, 劳动节 3, 端午 1, 中秋 1, 国庆 5) + 6 make-up days
+    assert int(b.is_working_day(days).sum()) == 248
+    (year,) = b.years
+    assert (year.year, year.source, year.provisional) == (2026, "calendar.files: 2026.json", False)
+    assert with_file.sha256 != contract.sha256  # the notice is part of what the findings were computed with
+
+
+def test_a_2027_notice_as_csv_makes_2027_deadlines_exact(make_contract, tmp_path):
+    from sla_lib.rules.calendar import WorkCalendar
+
+    # a notice in the CSV form (the 2027 notice is not out yet; these dates follow the usual pattern)
+    notice = tmp_path / "2027.csv"
+    notice.write_text("日期,类型\n2027-01-01,放假\n" + "".join(f"2027-10-0{d},放假\n" for d in range(1, 8))
+                      + "2027-09-26,上班\n2027-10-09,上班\n", encoding="utf-8")
+    before = make_contract(lambda raw: None)
+    after = _with_files(make_contract, tmp_path, notice)
+    provisional, exact = WorkCalendar(before, 2027, 2027), WorkCalendar(after, 2027, 2027)
+    assert provisional.years[0].provisional and not exact.years[0].provisional
+    # a fault reported on Thursday 2027-09-30 at 16:00: one working day later
+    t = to_datetime64(["2027-09-30 16:00:00"])
+    assert one(provisional.same_time_nth_working_day(t, 1)) == "2027-10-01 16:00:00"  # Mon-Fri assumed
+    assert one(exact.same_time_nth_working_day(t, 1)) == "2027-10-08 16:00:00"  # after the National Day week
+    assert bool(exact.is_working_day(np.array(["2027-09-26", "2027-10-09"], dtype="datetime64[D]")).all())
+    assert not exact.is_provisional(t).any() and provisional.is_provisional(t).all()
+
+
+def test_calendar_files_errors_name_the_key_and_the_file(make_contract, tmp_path):
+    from sla_lib.errors import ContractError
+
+    with pytest.raises(ContractError, match=r"calendar.files\[0\].*lists no day: the notice is not out yet"):
+        _with_files(make_contract, tmp_path, HOLIDAY_CN / "2027.json")
+    with pytest.raises(ContractError, match=r"calendar.files\[0\].*readable file"):
+        make_contract(lambda raw: raw["calendar"].__setitem__("files", ["calendars/missing.json"]))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("日期,类型\n2027-10-01,半天\n", encoding="utf-8")
+    with pytest.raises(ContractError, match=r"放假 or 上班 \(bad.csv line 2\)"):
+        make_contract(lambda raw: raw["calendar"].__setitem__("files", [str(bad)]))
+    with pytest.raises(ContractError, match=r"key 'calendar.file': expected only the keys"):
+        make_contract(lambda raw: raw["calendar"].__setitem__("file", ["x.json"]))

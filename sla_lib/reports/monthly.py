@@ -176,8 +176,13 @@ def title_markdown(con, contract: Contract, month: str | None) -> str:
         f"（{_as_of_source_text(o['as_of_source'])}）",
     ]
     if o["provisional_clocks"]:
-        lines += ["", f"> **注意：** 本期有 {o['provisional_clocks']} 项计时用到了暂定（未收录）的日历年份，"
-                      "相关数字标为“暂定”，详见“方法说明”。"]
+        years = [str(r[0]) for r in con.execute(
+            "SELECT year FROM calendar_years WHERE provisional ORDER BY year").fetchall()]
+        lines += ["", f"> **注意：** 本期有 {o['provisional_clocks']} 项计时用到了暂定（未收录）的日历年份"
+                      + (f"（{'、'.join(years)} 年）" if years else "")
+                      + "，相关数字标为“暂定”，详见“方法说明”。"
+                      + (f"要得到确定的结果，请在合同文件 calendar.files 中加入 "
+                         f"{'、'.join(f'calendars/{y}.json' for y in years)}（holiday-cn 格式）。" if years else "")]
     return "\n".join(lines)
 
 
@@ -574,16 +579,28 @@ _CAL_SOURCES = {
     "provisional": "未收录，暂按周一至周五",
 }
 ADD_YEAR_HINT = (
-    "补充缺失年份的方法：在 contract.yaml 的 calendar.extra_working_days（调休上班日）与 "
-    "calendar.extra_non_working_days（法定节假日）中加入该年的日期，或升级 chinesecalendar 包"
-    "（pip install -U chinesecalendar），然后重新计算并重新生成报告。"
+    "补充缺失年份的方法：国务院办公厅发布该年节假日安排后，把社区整理的 holiday-cn 文件（如 2027.json，"
+    "或一个“日期,类型”的 CSV，类型为 放假 / 上班）放在合同文件旁的 calendars/ 目录，并在 contract.yaml 中写上 "
+    "calendar.files: [calendars/2027.json]；或升级 chinesecalendar 包（pip install -U chinesecalendar）。"
+    "然后运行 sla ingest 重新计算，并重新生成报告。"
 )
+
+
+def add_year_hint(years: list[str]) -> str:
+    """What to add so that these provisional years become exact: the file, by name."""
+    if not years:
+        return ADD_YEAR_HINT
+    files = "、".join(f"calendars/{y}.json" for y in years)
+    return (f"请在 contract.yaml 的 calendar.files 中加入 {files}（holiday-cn 格式，国务院办公厅通知发布后即有），"
+            "或“日期,类型”的 CSV。" + ADD_YEAR_HINT)
 
 
 def _cal_source(src: str) -> str:
     """'chinese_calendar 1.11.0' -> 'chinesecalendar 包 1.11.0（国务院办公厅节假日安排）'."""
     if src in _CAL_SOURCES:
         return _CAL_SOURCES[src]
+    if (src or "").startswith("calendar.files: "):
+        return f"合同文件 calendar.files 中的 {src.split(': ', 1)[1]}（国务院办公厅节假日安排）"
     m = re.match(r"^chinese_?calendar\s+(\S+)$", src or "")
     if m:
         return f"chinesecalendar 包 {m.group(1)}（国务院办公厅节假日安排）"
@@ -653,7 +670,7 @@ def method_notes(con, contract: Contract) -> pd.DataFrame:
     prov_years = [str(y) for y, _, prov in years if prov]
     if prov_years:
         rows.append(("暂定年份", f"{'、'.join(prov_years)} 年的节假日与调休未收录，暂按周一至周五为工作日计算；"
-                     "用到这些年份的计时标为“暂定”。" + ADD_YEAR_HINT))
+                     "用到这些年份的计时标为“暂定”。" + add_year_hint(prov_years)))
     else:
         rows.append(("暂定年份", "无。若将来出现未收录的年份，报告会标为“暂定”。" + ADD_YEAR_HINT))
     if contract.no_clock_categories:

@@ -1,10 +1,11 @@
 """The hospital's working calendar, as data plus vectorised arithmetic (exchange_calendars style).
 
 A date is a working day when it is Monday-Friday and not a statutory holiday, or it is a
-statutory make-up working day (调休上班); dates come from the ``chinese_calendar`` package, and the
-contract's ``calendar.extra_working_days`` / ``extra_non_working_days`` win over it. A year the
-package does not cover is not guessed silently: Monday-Friday is assumed and the year is marked
-provisional. Working hours come from the contract's seasons; periods are half-open [start, end).
+statutory make-up working day (调休上班); dates come from the ``chinese_calendar`` package, or for
+the years they cover from the notices named in ``calendar.files`` (holiday-cn JSON or a CSV, which win
+over the package), and the contract's ``calendar.extra_working_days`` / ``extra_non_working_days``
+win over both. A year covered by neither is not guessed silently: Monday-Friday is assumed and the
+year is marked provisional. Working hours come from the contract's seasons; periods are half-open [start, end).
 
 All arithmetic takes and returns whole numpy arrays of ``datetime64[s]`` (NaT allowed and
 propagated): there is no Python loop per timestamp.
@@ -68,6 +69,16 @@ class WorkCalendar:
         in_pkg = np.isin(years, list(covered))
         working = np.where(in_pkg & np.isin(days, holidays), False, working)
         working = np.where(in_pkg & np.isin(days, makeup), True, working)
+        # calendar.files: the notice as data wins over the package for the years it covers
+        covered = dict(covered)
+        for hf in contract.holiday_files:
+            in_file = np.isin(years, sorted(hf.years))
+            weekdays = weekday < 5
+            working = np.where(in_file, weekdays, working)
+            working = np.where(in_file & np.isin(days, np.array(sorted(hf.off), dtype="datetime64[D]")), False, working)
+            working = np.where(in_file & np.isin(days, np.array(sorted(hf.work), dtype="datetime64[D]")), True, working)
+            for y in hf.years:
+                covered[y] = f"calendar.files: {hf.path.name}"
         if contract.extra_working_days:
             working |= np.isin(days, np.array(sorted(contract.extra_working_days), dtype="datetime64[D]"))
         if contract.extra_non_working_days:
@@ -361,7 +372,8 @@ def calendar_for(contract: Contract, *dates) -> WorkCalendar:
             years += [int(y.min()), int(y.max())]
     first, last = min(years), max(years) + 1
     key = (repr(contract.seasons), tuple(sorted(contract.extra_working_days)),
-           tuple(sorted(contract.extra_non_working_days)), first, last)
+           tuple(sorted(contract.extra_non_working_days)), tuple(hf.sha256 for hf in contract.holiday_files),
+           first, last)
     cal = _BUILT.get(key)
     if cal is None:
         if len(_BUILT) >= _BUILT_MAX:

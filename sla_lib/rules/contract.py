@@ -65,6 +65,18 @@ class RosterEntry:
         return self.start <= d and (self.end is None or d <= self.end)
 
 
+@dataclass(frozen=True)
+class HolidayFile:
+    """A published holiday notice as data (``calendar.files``): the years it covers, its holidays
+    (``off``) and make-up working days (``work``)."""
+
+    path: Path
+    years: frozenset[int]
+    off: frozenset[dt.date]
+    work: frozenset[dt.date]
+    sha256: str
+
+
 @dataclass
 class Contract:
     path: Path
@@ -83,6 +95,7 @@ class Contract:
     roster: dict[str, Any] = field(default_factory=dict)
     sha256: str = ""
     roster_staff: tuple[RosterEntry, ...] = ()
+    holiday_files: tuple[HolidayFile, ...] = ()
 
     # -- resident roster ---------------------------------------------------------------------
     def roster_on(self, d: dt.date) -> list[str]:
@@ -212,7 +225,7 @@ def _hhmm(v: _V, s: Any, dotted: str) -> int:
     return int(h) * 3600 + int(m) * 60
 
 
-_PARSED: dict[tuple[str, str], Contract] = {}
+_PARSED: dict[tuple[str, str], tuple[Contract, list]] = {}
 
 
 def load_contract(path: str | Path = "contract.yaml") -> Contract:
@@ -223,11 +236,22 @@ def load_contract(path: str | Path = "contract.yaml") -> Contract:
         raise ContractError(f"{path}: contract file not found (expected a YAML file; see docs/contract-file.md)")
     text = path.read_bytes()
     key = (str(path), hashlib.sha256(text).hexdigest())
-    if key not in _PARSED:
-        if len(_PARSED) > 32:
-            _PARSED.clear()
-        _PARSED[key] = _parse_contract(path, text)
-    return copy.copy(_PARSED[key])
+    hit = _PARSED.get(key)
+    if hit is not None and all(_stamp(hf.path) == stamp for hf, stamp in hit[1]):
+        return copy.copy(hit[0])
+    if len(_PARSED) > 32:
+        _PARSED.clear()
+    contract = _parse_contract(path, text)
+    _PARSED[key] = (contract, [(hf, _stamp(hf.path)) for hf in contract.holiday_files])
+    return copy.copy(contract)
+
+
+def _stamp(p: Path):
+    try:
+        st = p.stat()
+        return (st.st_mtime_ns, st.st_size)
+    except OSError:
+        return None
 
 
 def _parse_contract(path: Path, text: bytes) -> Contract:
@@ -257,6 +281,17 @@ def _parse_contract(path: Path, text: bytes) -> Contract:
     if both:
         v.fail("calendar.extra_working_days", "dates not also listed in calendar.extra_non_working_days",
                sorted(str(d) for d in both))
+    unknown = sorted(set(cal) - {"extra_working_days", "extra_non_working_days", "seasons", "files"})
+    if unknown:
+        v.fail(f"calendar.{unknown[0]}", "only the keys extra_working_days, extra_non_working_days, seasons, files")
+    files_raw = v.get(cal, "files", "calendar.files", list, required=False, default=[])
+    holiday_files = tuple(_holiday_file(v, path.parent, f, f"calendar.files[{i}]") for i, f in enumerate(files_raw))
+    seen: dict[int, Path] = {}
+    for hf in holiday_files:
+        for y in sorted(hf.years):
+            if y in seen:
+                v.fail("calendar.files", f"one file per year ({y} is in {seen[y].name} and {hf.path.name})")
+            seen[y] = hf.path
     seasons_raw = v.get(cal, "seasons", "calendar.seasons", list)
     if not seasons_raw:
         v.fail("calendar.seasons", "at least one season with working periods")
@@ -381,8 +416,82 @@ def _parse_contract(path: Path, text: bytes) -> Contract:
         path=path, raw=raw, hospital=hospital, vendor=vendor, signing_date=signing, length_months=length,
         timezone=tz, seasons=tuple(seasons), extra_working_days=extra_w_d, extra_non_working_days=extra_n_d,
         clauses=clauses, systems=tuple(systems), no_clock_categories=tuple(str(c) for c in ncc),
-        roster=roster, sha256=hashlib.sha256(text).hexdigest(), roster_staff=roster_staff,
+        roster=roster, sha256=_sha256(text, holiday_files), roster_staff=roster_staff,
+        holiday_files=holiday_files,
     )
+
+
+def _sha256(text: bytes, holiday_files: tuple[HolidayFile, ...]) -> str:
+    """The contract file's sha256; with ``calendar.files``, of the file and the files it names
+    (a corrected notice recomputes the findings like an edited contract)."""
+    if not holiday_files:
+        return hashlib.sha256(text).hexdigest()
+    h = hashlib.sha256(text)
+    for hf in holiday_files:
+        h.update(f"\n{hf.path.name}:{hf.sha256}".encode())
+    return h.hexdigest()
+
+
+_OFF_WORDS = {"放假", "休息", "假日", "节假日", "休", "off", "holiday", "true", "1"}
+_WORK_WORDS = {"上班", "补班", "调休上班", "工作日", "班", "work", "workday", "false", "0"}
+
+
+def _holiday_file(v: _V, base: Path, item: Any, key: str) -> HolidayFile:
+    """Read one ``calendar.files`` entry: holiday-cn JSON (``{"year", "days": [{"date", "isOffDay"}]}``)
+    or a CSV ``日期,类型`` with 放假 / 上班 per line; paths relative to the contract file."""
+    if not isinstance(item, str) or not item.strip():
+        v.fail(key, "a file path (holiday-cn JSON or a CSV 日期,类型), relative to the contract file", item)
+    path = (base / item).resolve() if not Path(item).is_absolute() else Path(item)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        v.fail(key, f"a readable file ({path}: {e.strerror or e})", item)
+    off: set[dt.date] = set()
+    work: set[dt.date] = set()
+    years: set[int] = set()
+    if path.suffix.lower() == ".json":
+        import json
+
+        try:
+            doc = json.loads(data.decode("utf-8-sig"))
+        except (UnicodeDecodeError, ValueError) as e:
+            v.fail(key, f"holiday-cn JSON ({path.name}: {e})")
+        if not isinstance(doc, dict) or not isinstance(doc.get("days"), list):
+            v.fail(key, f"holiday-cn JSON with a list \"days\" ({path.name})")
+        for i, d in enumerate(doc["days"]):
+            where = f"{path.name} days[{i}]"
+            if not isinstance(d, dict) or "date" not in d or not isinstance(d.get("isOffDay"), bool):
+                v.fail(key, f"{{\"date\": \"YYYY-MM-DD\", \"isOffDay\": true|false}} in {where}", d)
+            day = v.date(d["date"], f"{key} ({where}.date)")
+            (off if d["isOffDay"] else work).add(day)
+        if isinstance(doc.get("year"), int) and doc["days"]:
+            years.add(doc["year"])
+    else:
+        try:
+            lines = data.decode("utf-8-sig").splitlines()
+        except UnicodeDecodeError:
+            lines = data.decode("gb18030", errors="replace").splitlines()
+        for n, line in enumerate(lines, start=1):
+            cells = [c.strip() for c in line.replace("\t", ",").split(",")]
+            if not cells or not cells[0] or cells[0] in ("日期", "date"):
+                continue
+            if len(cells) < 2:
+                v.fail(key, f"two columns 日期,类型 ({path.name} line {n})", line)
+            day = v.date(cells[0].replace("/", "-"), f"{key} ({path.name} line {n})")
+            kind = cells[1].lower()
+            if kind in _OFF_WORDS:
+                off.add(day)
+            elif kind in _WORK_WORDS:
+                work.add(day)
+            else:
+                v.fail(key, f"类型 放假 or 上班 ({path.name} line {n})", cells[1])
+    both = off & work
+    if both:
+        v.fail(key, f"each date once, a holiday or a working day ({path.name})", sorted(str(d) for d in both)[:3])
+    years |= {d.year for d in off | work}
+    if not years:
+        v.fail(key, f"a file listing the year's holidays ({path.name} lists no day: the notice is not out yet?)")
+    return HolidayFile(path, frozenset(years), frozenset(off), frozenset(work), hashlib.sha256(data).hexdigest())
 
 
 def _staff_clauses(v: _V, clauses: dict[str, dict[str, Any]]) -> None:
