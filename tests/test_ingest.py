@@ -10,7 +10,7 @@ import pytest
 from sla_lib.cli import main
 from sla_lib.load.ingest import ingest
 
-from .conftest import CONTRACT
+from .conftest import CONTRACT, ROOT
 
 HEADER = ["工单号", "报修时间", "报修方式", "报修科室", "报修人", "系统名称", "问题类型", "紧急程度", "问题描述",
           "响应时间", "方案提供时间", "解决时间", "是否现场", "现场通知时间", "到场时间", "现场排除时间", "处理人",
@@ -300,3 +300,63 @@ def test_sheet_by_name_and_clear_cli_errors(tmp_path, capsys):
     assert "key 'clauses.response.limit_minutes'" in err and "Traceback" not in err
     assert main(["--debug", "ingest", str(f), "--db", str(db), "--contract", str(bad)]) == 2
     assert "Traceback" in capsys.readouterr().err
+
+
+# -- dates as exports spell them (issue 12) ------------------------------------------------------------------------
+def _register_preset(tmp_path, order: str | None):
+    base = (ROOT / "sla_lib" / "load" / "presets" / "cn-register.yaml").read_text(encoding="utf-8")
+    text = base.replace("name: cn-register", f"name: cn-register-{order or 'none'}")
+    if order:
+        text += f"date_order: {order}\n"
+    p = tmp_path / f"register-{order or 'none'}.yaml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize("order, written, expected", [
+    ("dmy", "29/2/2016 01:16", "2016-02-29 01:16:00"),      # UCI ServiceNow: no zero padding
+    ("dmy", "05/03/2026 08:07", "2026-03-05 08:07:00"),
+    ("mdy", "05/03/2026 08:07", "2026-05-03 08:07:00"),
+    ("ymd", "26-02-28 星期六 08:30", "2026-02-28 08:30:00"),   # DingTalk: two-digit year and a weekday
+    ("ymd", "2026/02/28 星期六 08:30", "2026-02-28 08:30:00"),  # WeCom
+    ("dmy", "Sat 28.02.2026 8:30:15", "2026-02-28 08:30:15"),
+    ("ymd", "2026年2月28日 周六 8时30分", "2026-02-28 08:30:00"),
+    ("dmy", "2026-02-28 08:30", "2026-02-28 08:30:00"),      # ISO stays ISO under any order
+    ("dmy", "2010-03-31T15:59:42+01:00", "2010-03-31 22:59:42"),  # an offset: converted to hospital time
+    ("ymd", "2026-02-28T00:30:00Z", "2026-02-28 08:30:00"),
+])
+def test_date_order_reads_every_spelling_of_that_order(tmp_path, order, written, expected):
+    f = write_csv(tmp_path / "工单.csv", [row("D1", written)])
+    res = ingest([f], tmp_path / "sla.duckdb", CONTRACT, preset=str(_register_preset(tmp_path, order)),
+                 echo=lambda *_: None)
+    (fr,) = res.files
+    assert (fr.rows_loaded, fr.rows_rejected) == (1, 0), q(tmp_path / "sla.duckdb", "SELECT reason FROM rejects")
+    assert [str(r[0]) for r in q(tmp_path / "sla.duckdb", "SELECT reported_at FROM tickets")] == [expected]
+
+
+def test_an_ambiguous_date_is_never_guessed(tmp_path):
+    f = write_csv(tmp_path / "工单.csv", [row("D1", "05/03/2026 08:07"), row("D2", "2026-03-05 08:07"),
+                                          row("D3", "30/02/2026 08:07")])
+    res = ingest([f], tmp_path / "sla.duckdb", CONTRACT, echo=lambda *_: None)  # cn-register: no date_order
+    (fr,) = res.files
+    assert (fr.rows_read, fr.rows_loaded, fr.rows_rejected) == (3, 1, 2)
+    reasons = dict(q(tmp_path / "sla.duckdb", "SELECT source_row, reason FROM rejects ORDER BY 1"))
+    assert "日月顺序不明" in reasons[2] and "date_order" in reasons[2]
+    assert "日月顺序不明" not in reasons[4]  # 30 cannot be a month: not ambiguous, just unreadable
+    # declared, an impossible date is still rejected, never moved to another day
+    res = ingest([write_csv(tmp_path / "工单2.csv", [row("D4", "30/02/2026 08:07")])], tmp_path / "b.duckdb",
+                 CONTRACT, preset=str(_register_preset(tmp_path, "dmy")), echo=lambda *_: None)
+    assert (res.files[0].rows_loaded, res.files[0].rows_rejected) == (0, 1)
+
+
+def test_a_preset_with_an_unknown_key_or_order_is_named(tmp_path):
+    from sla_lib.errors import InputError
+    from sla_lib.load.presets import load_preset_file
+
+    p = _register_preset(tmp_path, None)
+    p.write_text(p.read_text(encoding="utf-8") + "date_order: dym\n", encoding="utf-8")
+    with pytest.raises(InputError, match="key 'date_order': expected one of dmy, mdy, ymd"):
+        load_preset_file(p)
+    p.write_text(p.read_text(encoding="utf-8").replace("date_order: dym", "date_ordr: dmy"), encoding="utf-8")
+    with pytest.raises(InputError, match="key 'date_ordr': not a preset key"):
+        load_preset_file(p)

@@ -67,3 +67,68 @@ def test_report_shows_made_sla_beside_our_verdict(sn):
     assert rows["达标（made_sla = TRUE）"][-1] == direct["TRUE"]
     assert rows["未达标（made_sla = FALSE）"][-1] == direct["FALSE"]
     assert "servicenow-incident-events.csv" in html and "5998" in html
+
+
+# -- the original UCI spelling (issue 12): 29/2/2016 01:16, true/false -----------------------------------------------
+ORIGINAL = __import__("pathlib").Path(__file__).parent / "data" / "servicenow" / "incident_event_log_head.csv"
+
+
+@pytest.fixture(scope="module")
+def original(tmp_path_factory):
+    base = tmp_path_factory.mktemp("sn-original")
+    f = base / ORIGINAL.name
+    shutil.copy(ORIGINAL, f)
+    res = ingest([f], base / "sla.duckdb", CONTRACT, echo=lambda *_: None)  # preset inferred
+    return {"base": base, "db": base / "sla.duckdb", "res": res}
+
+
+def test_the_original_spelling_loads_every_row(original):
+    (fr,) = original["res"].files
+    assert fr.status == "loaded" and fr.preset == "servicenow-eventlog"
+    # 198 event rows of 32 incidents: 32 tickets, the other 166 events merged into them, none rejected
+    assert (fr.rows_read, fr.rows_loaded, fr.rows_rejected, fr.rows_merged) == (198, 32, 0, 166)
+    row = q(original["db"], "SELECT reported_at, responded_at, resolved_at, status, upper(external_sla) "
+                            "FROM tickets WHERE ticket_id = 'INC0000047'")[0]
+    # opened 29/2/2016 04:40; first update after creation (sys_mod_count 1) 05:30; resolved 1/3/2016 09:52
+    assert row == (dt.datetime(2016, 2, 29, 4, 40), dt.datetime(2016, 2, 29, 5, 30),
+                   dt.datetime(2016, 3, 1, 9, 52), "Closed", "TRUE")
+    # no zero padding: 5/3/2016 12:00 is the 5th of March (the last update of INC0000045)
+    assert q(original["db"], "SELECT resolved_at FROM tickets WHERE ticket_id = 'INC0000045'") == [
+        (dt.datetime(2016, 2, 29, 11, 29),)]
+
+
+def test_both_spellings_of_the_log_give_the_same_tickets(original, sn):
+    cols = "ticket_id, reported_at, responded_at, resolved_at, status, upper(external_sla), category, engineer"
+    ours = q(original["db"], f"SELECT {cols} FROM tickets ORDER BY 1")
+    ids = [r[0] for r in ours]
+    theirs = q(sn["db"], f"SELECT {cols} FROM tickets WHERE ticket_id IN ({', '.join('?' * len(ids))}) ORDER BY 1",
+               ids)
+    # the slice stops inside the events of its last incident (INC0000101: Active, not yet Closed)
+    assert len(ours) == len(theirs) == 32 and ours[:31] == theirs[:31]
+    assert ours[31][:4] == theirs[31][:4] and (ours[31][4], theirs[31][4]) == ("Active", "Closed")
+
+
+def test_a_status_map_stops_a_clock_at_the_first_event_in_a_status(tmp_path):
+    preset = tmp_path / "servicenow-status.yaml"
+    preset.write_text("""
+name: servicenow-status
+kind: tickets
+required: [ticket_id, reported_at]
+columns: {ticket_id: [number], reported_at: [opened_at], status: [incident_state]}
+date_order: dmy
+events:
+  order: [sys_mod_count]
+  time: sys_updated_at
+  status: incident_state
+  status_map: {responded_at: [Active, 处理中], resolved_at: [Resolved, 已解决]}
+  aggregate: {default: last}
+""", encoding="utf-8")
+    f = tmp_path / ORIGINAL.name
+    shutil.copy(ORIGINAL, f)
+    ingest([f], tmp_path / "sla.duckdb", CONTRACT, preset=str(preset), echo=lambda *_: None)
+    got = dict((r[0], r[1:]) for r in q(tmp_path / "sla.duckdb",
+                                       "SELECT ticket_id, responded_at, resolved_at FROM tickets"))
+    # INC0000047: first Active event 29/2 05:30, first Resolved 1/3 09:52
+    assert got["INC0000047"] == (dt.datetime(2016, 2, 29, 5, 30), dt.datetime(2016, 3, 1, 9, 52))
+    # INC0000057 never went Active (New ... Resolved): no response time; resolved 1/3 02:55
+    assert got["INC0000057"] == (None, dt.datetime(2016, 3, 1, 2, 55))

@@ -92,13 +92,44 @@ def sql_str(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
-def install_macros(con, contract: Contract, extra_formats: list[str] | None = None, fast: bool = True) -> None:
+# a date with its fields in a declared order (date_order): any of - / . 年 月 between them, no zero
+# padding needed, a weekday anywhere (星期六, 周六, Sat) ignored, an optional time H:MM[:SS]
+ORDERED_TS = (r"^(\d{1,4})[-/.年](\d{1,2})[-/.月](\d{1,4})日?"
+              r"(?:[ T]+(\d{1,2})[:时](\d{1,2})(?:分|[:分](\d{1,2})秒?)?(?:\.\d+)?)?$")
+WEEKDAY = r"(星期|礼拜|周)[一二三四五六日天]|\b(mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?"
+# day and month both 1-12 and no order declared: never guessed
+AMBIGUOUS_TS = r"^\s*(0?[1-9]|1[0-2])[-/.](0?[1-9]|1[0-2])[-/.](\d{2}|\d{4})(\s|$)"
+ORDER_FIELDS = {"dmy": ("c", "b", "a"), "mdy": ("c", "a", "b"), "ymd": ("a", "b", "c")}  # year, month, day
+
+
+def _ordered_sql(order: str) -> str:
+    y, mo, d = ORDER_FIELDS[order]
+
+    def part(k, default="0"):
+        return f"coalesce(TRY_CAST(nullif(p.{k}, '') AS INTEGER), {default})"
+
+    year = f"CASE WHEN strlen(p.{y}) = 2 THEN 2000 + {part(y)} WHEN strlen(p.{y}) = 4 THEN {part(y)} END"
+    return (f"(SELECT try_strptime(printf('%04d-%02d-%02d %02d:%02d:%02d', {year}, {part(mo)}, {part(d)}, "
+            f"{part('h')}, {part('mi')}, {part('s')}), '%Y-%m-%d %H:%M:%S') FROM (SELECT regexp_extract("
+            f"trim(regexp_replace(regexp_replace(sla_ts_clean(x), {sql_str(WEEKDAY)}, ' ', 'gi'), '\\s+', ' ', 'g')), "
+            f"{sql_str(ORDERED_TS)}, ['a', 'b', 'c', 'h', 'mi', 's']) AS p))")
+
+
+def install_macros(con, contract: Contract, extra_formats: list[str] | None = None, fast: bool = True,
+                   date_order: str | None = None) -> None:
     """SQL macros that clean text, parse timestamps and mask identifiers, column-wide.
 
     A preset's own timestamp spellings are tried first, and then the built-in ones; the ISO fast
-    path is used only when the preset names none (so dd-mm-yyyy is never read as yyyy-mm-dd)."""
+    path is used only when the preset names none (so dd-mm-yyyy is never read as yyyy-mm-dd). With
+    ``date_order`` (dmy, mdy, ymd), any spelling with the fields in that order is read
+    (``29/2/2016 01:16``, ``26-02-28 星期六``); ISO with an offset is converted to hospital time."""
     fmts = "[" + ", ".join(sql_str(f) for f in [*(extra_formats or []), *BUILTIN_TS_FORMATS]) + "]"
     first = "['%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M']" if fast else fmts
+    ordered = _ordered_sql(date_order) if date_order else "CAST(NULL AS TIMESTAMP)"
+    offset = (f"CASE WHEN regexp_matches(x, '[0-9]T[0-9].*([+-][0-9]{{2}}:?[0-9]{{2}}|Z)$') THEN "
+              f"timezone({sql_str(contract.timezone)}, coalesce(try_strptime(x, '%Y-%m-%dT%H:%M:%S%z'), "
+              f"try_strptime(x, '%Y-%m-%dT%H:%M:%S.%f%z'), try_strptime(replace(x, 'Z', '+00:00'), "
+              f"'%Y-%m-%dT%H:%M:%S%z'))) END")
     missing = ", ".join(sql_str(m) for m in MISSING)
     con.execute(f"""
     CREATE OR REPLACE TEMP MACRO sla_hw(x) AS translate(x, {sql_str(FULLWIDTH)}, {sql_str(HALFWIDTH)});
@@ -117,7 +148,7 @@ def install_macros(con, contract: Contract, extra_formats: list[str] | None = No
     CREATE OR REPLACE TEMP MACRO sla_ts_slow(x) AS
         CASE WHEN regexp_full_match(x, '[0-9]{{5}}(\\.[0-9]+)?')
                   THEN TIMESTAMP '1899-12-30' + to_seconds(CAST(round(CAST(x AS DOUBLE) * 86400) AS BIGINT))
-             ELSE sla_ts_pm(x, try_strptime(sla_ts_clean(x), {fmts})) END;
+             ELSE coalesce({offset}, sla_ts_pm(x, coalesce({ordered}, try_strptime(sla_ts_clean(x), {fmts})))) END;
     -- ISO spellings first (most exports); everything else only for the rows that need it
     CREATE OR REPLACE TEMP MACRO sla_ts(x) AS
         coalesce(try_strptime(x, {first}), sla_ts_slow(x));
@@ -215,7 +246,7 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
         found = ", ".join(str(c) for c in (raw.head[m.row_index] if raw.head else []) if c)
         raise InputError(f"{src}: header row not recognised for preset '{p.name}': missing required "
                          f"column(s) {want}; the closest row ({_row_label(raw, m.row_index)}) has: {found}")
-    install_macros(con, contract, p.timestamp_formats, fast=not p.timestamp_formats)
+    install_macros(con, contract, p.timestamp_formats, fast=not p.timestamp_formats, date_order=p.date_order)
     header_row = scalar(con, f"SELECT _row FROM sla_raw ORDER BY _row LIMIT 1 OFFSET {m.row_index}")
 
     ts_cols = set(schema.KIND_TIMESTAMPS[p.kind])
@@ -240,6 +271,8 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
         order = [extra[h] for h in p.events.get("order", [])]
         sel.append(f"({' + '.join(f'coalesce(TRY_CAST(c.{x} AS DOUBLE), 0)' for x in order) or '0'}) AS _ord")
         sel += [f"sla_ts(c.{x}) AS _t_{x}" for x in extra.values()]
+        if p.events.get("status_map"):
+            sel.append(f"c.{extra[p.events['status']]} AS _s_status")
     checks = []  # (canonical, condition SQL over sla_parsed, reason)
     join = ""
     for canon, typ in schema.KIND_COLUMNS[p.kind].items():
@@ -260,7 +293,15 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
             else:
                 sel.append(f"sla_ts({rawc}) AS {canon}")
                 expected = f"无法识别的日期时间，应为 {TS_EXAMPLE}"
-            checks.append((canon, f"raw_{canon} IS NOT NULL AND {canon} IS NULL", expected))
+            if p.date_order is None:
+                amb = f"regexp_matches(raw_{canon}, {sql_str(AMBIGUOUS_TS)})"
+                checks.append((canon, f"raw_{canon} IS NOT NULL AND {canon} IS NULL AND {amb}",
+                               "日月顺序不明（如 05/03/2026 可能是 5 月 3 日，也可能是 3 月 5 日），不作猜测："
+                               "请在预设中写明 date_order: dmy、mdy 或 ymd"))
+                checks.append((canon, f"raw_{canon} IS NOT NULL AND {canon} IS NULL AND NOT {amb}", expected))
+            else:
+                checks.append((canon, f"raw_{canon} IS NOT NULL AND {canon} IS NULL",
+                               f"无法按日期顺序 {p.date_order} 读出的日期时间"))
             checks.append((canon, f"year({canon}) NOT BETWEEN {YEAR_RANGE[0]} AND {YEAR_RANGE[1]}",
                            f"日期超出合理范围（应在 {YEAR_RANGE[0]}–{YEAR_RANGE[1]} 年之间）"))
             if typ == "TIMESTAMP" and p.kind in HAPPENED and (HAPPENED[p.kind] is None or canon in HAPPENED[p.kind]):
@@ -365,13 +406,18 @@ def _fold(con, p: Preset, cols: list[str], extra: dict[str, str], source: str, h
     column over the events whose order is above a number (e.g. the first update after creation)."""
     agg = p.events.get("aggregate", {})
     default = agg.get("default", "last")
+    status_map = p.events.get("status_map") or {}
     exprs = []
     for c in cols:
         if c == "ticket_id" or (c == "system_raw" and not has_system):
             continue
         col = "raw_system" if c == "system_raw" else c
         spec = agg.get(c, default)
-        if isinstance(spec, dict):
+        if c in status_map:  # the first event whose status is one of the list
+            t = extra[p.events["time"]]
+            wanted = ", ".join(sql_str(norm) for norm in sorted({str(v).strip().lower() for v in status_map[c]}))
+            exprs.append(f"min(_t_{t}) FILTER (WHERE lower(trim(_s_status)) IN ({wanted})) AS {col}")
+        elif isinstance(spec, dict):
             x = extra[spec["min_of"]]
             exprs.append(f"min(_t_{x}) FILTER (WHERE _ord > {float(spec.get('where_order_above', 0))}) AS {col}")
         elif spec in ("first", "last"):

@@ -17,6 +17,7 @@ from sla_lib.rules.contract import to_halfwidth
 from sla_lib.store.schema import KIND_COLUMNS
 
 PRESET_DIR = Path(__file__).with_name("presets")
+DATE_ORDERS = ("dmy", "mdy", "ymd")
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Preset:
     events: dict | None = None
     sheet: str | None = None
     date_only: dict[str, str] = field(default_factory=dict)  # timestamp column -> start | end
+    date_order: str | None = None  # dmy | mdy | ymd: how the export writes day, month and year
 
     def extra_headers(self) -> list[str]:
         """Headers outside ``columns`` that the preset reads (event order, aggregate sources)."""
@@ -42,7 +44,9 @@ class Preset:
         for spec in self.events.get("aggregate", {}).values():
             if isinstance(spec, dict) and "min_of" in spec:
                 out.append(spec["min_of"])
-        return out
+        if self.events.get("status_map"):
+            out += [self.events["time"], self.events["status"]]
+        return list(dict.fromkeys(out))
 
 
 def norm_header(h: str | None) -> str:
@@ -90,17 +94,37 @@ def load_preset_file(path: Path) -> Preset:
         if not isinstance(events, dict) or not isinstance(events.get("order", []), list):
             raise InputError(f"{path}: key 'events': expected a mapping with 'order' (list of headers) and "
                              "'aggregate'")
+        status_map = events.get("status_map")
+        if status_map is not None:
+            if not isinstance(status_map, dict) or not all(
+                    c in KIND_COLUMNS[kind] and "TIMESTAMP" in KIND_COLUMNS[kind][c] and isinstance(v, list) and v
+                    for c, v in status_map.items()):
+                raise InputError(f"{path}: key 'events.status_map': expected timestamp columns of {kind} each with "
+                                 "a list of statuses, e.g. {responded_at: [Active, 处理中], resolved_at: [Resolved]}")
+            for key in ("time", "status"):
+                if not isinstance(events.get(key), str):
+                    raise InputError(f"{path}: key 'events.{key}': with events.status_map, the header of the "
+                                     f"event's {'timestamp' if key == 'time' else 'status'} (e.g. sys_updated_at)")
         for canon, spec in (events.get("aggregate") or {}).items():
             ok = spec in ("first", "last", "min", "max") or (isinstance(spec, dict) and "min_of" in spec)
             if canon != "default" and canon not in KIND_COLUMNS[kind] or not ok:
                 raise InputError(f"{path}: key 'events.aggregate.{canon}': expected first, last, min, max or "
                                  "{min_of: header, where_order_above: N}")
+    date_order = raw.get("date_order")
+    if date_order is not None and date_order not in DATE_ORDERS:
+        raise InputError(f"{path}: key 'date_order': expected one of {', '.join(DATE_ORDERS)}, got {date_order!r}")
+    known = {"name", "kind", "description", "columns", "required", "file_name_hints", "timestamp_formats",
+             "split_columns", "events", "sheet", "date_only", "date_order"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise InputError(f"{path}: key '{unknown[0]}': not a preset key (expected {', '.join(sorted(known))})")
     return Preset(
         name=need("name", str), kind=kind, description=str(raw.get("description", "")),
         columns={k: [str(h) for h in v] for k, v in columns.items()}, required=list(required),
         file_name_hints=[str(h) for h in raw.get("file_name_hints", [])],
         timestamp_formats=[str(f) for f in raw.get("timestamp_formats", [])], path=path,
         split_columns=split, events=events, sheet=raw.get("sheet"), date_only=dict(raw.get("date_only") or {}),
+        date_order=date_order,
     )
 
 
