@@ -19,7 +19,7 @@ from sla_lib.errors import InputError, SlaError
 from sla_lib.findings.recompute import recompute_findings
 from sla_lib.load.arrival import MESSAGE, still_arriving
 from sla_lib.load.presets import Preset, builtin_presets, get_preset, match_header
-from sla_lib.load.readers import RawFile, drop_raw, read_file
+from sla_lib.load.readers import RawFile, drop_raw, read_file, sheet_names
 from sla_lib.rules.contract import Contract, load_contract
 from sla_lib.store import db as dbm
 from sla_lib.store import schema
@@ -86,6 +86,10 @@ class IngestResult:
     @property
     def failed(self) -> list[FileResult]:
         return [f for f in self.files if f.status == "failed"]
+
+
+class SqlReason(str):
+    """A reject reason computed per row (an SQL expression over the parsed row), not a constant."""
 
 
 def sql_str(s: str) -> str:
@@ -338,7 +342,12 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
             sel.append(f"sla_mask({rawc}) AS {canon}")
         else:
             sel.append(f"{rawc} AS {canon}")
-        if canon in p.required:
+        if canon in p.required and canon in p.missing_reason and p.missing_reason[canon] in mapped:
+            # the export says why (WeCom: 缺卡（09:00）, 无需打卡（请假）): that is the reason
+            quoted = text_of[p.missing_reason[canon]]
+            checks.append((canon, f"{text_of[canon]} IS NULL", SqlReason(
+                f"CASE WHEN {quoted} IS NULL THEN '必填项为空' ELSE '无此项（导出文件记为：' || {quoted} || '）' END")))
+        elif canon in p.required:
             checks.append((canon, f"{text_of[canon]} IS NULL", "必填项为空"))
     con.execute(f"CREATE OR REPLACE TEMP TABLE sla_parsed AS SELECT {', '.join(sel)} FROM {sla_clean} c {join}")
     if raw.ncols and scalar(con, "SELECT count(*) FROM sla_raw WHERE c0 = '\x00csv-error'"):
@@ -353,7 +362,8 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
             orig = f"sla_mask(raw_{canon})"
         else:  # a masked text column's value is sla_mask of its text already
             orig = text_of[canon]
-        rej_sql.append(f"SELECT {sql_str(file_id)}, {sql_str(src)}, _row, {col_name}, {sql_str(reason)}, "
+        why = str(reason) if isinstance(reason, SqlReason) else sql_str(reason)
+        rej_sql.append(f"SELECT {sql_str(file_id)}, {sql_str(src)}, _row, {col_name}, {why}, "
                        f"{orig} FROM sla_parsed WHERE {cond}")
     con.execute("CREATE OR REPLACE TEMP TABLE sla_rej AS " + " UNION ALL ".join(rej_sql))
     con.execute("INSERT INTO rejects SELECT * FROM sla_rej")
@@ -443,6 +453,62 @@ def parse_as_of(text: str | None) -> str | None:
     raise SlaError(f"--as-of: cannot read '{text}'; expected YYYY-MM-DD HH:MM[:SS], YYYY-MM-DD or 'auto'")
 
 
+def _failed(result: IngestResult, echo, path: Path, e: BaseException, db_path, needed: int) -> None:
+    """One clear line for a file (or sheet) that cannot be loaded; its transaction rolled back,
+    the other files go on. A full (or read-only) disk stops the run instead: nothing of it is
+    published; an export we may not read is that file's failure only."""
+    disk = None if isinstance(e, SlaError) else dbm.disk_error(e, Path(db_path), needed, denied=False)
+    if disk is not None:
+        raise disk from None
+    msg = str(e) if isinstance(e, SlaError) else f"cannot load ({type(e).__name__}: {e})".strip()
+    msg = msg.splitlines()[0] if not isinstance(e, SlaError) else msg
+    if not msg.startswith(str(dbm.project_relative(path))) and not msg.startswith(str(path)):
+        msg = f"{dbm.project_relative(path)}: {msg}"
+    result.files.append(FileResult(path, "failed", msg))
+    echo(f"  ! {msg}")
+
+
+def _targets(con, path: Path, kind: str | None, preset: str | None, sheet: str | None) -> list[tuple]:
+    """What to load from ``path``: ``(sheet, preset)`` pairs. A csv, a named sheet or a one-sheet
+    workbook: itself. A workbook of several sheets: each sheet some preset (of ``kind``) recognises,
+    with that preset; with ``kind`` or ``preset`` given, only the sheet it fits best (WeCom's
+    日报 holds the daily summary and the punches in two sheets)."""
+    if sheet or path.suffix.lower() not in (".xlsx", ".xlsm", ".xls"):
+        return [(sheet or (get_preset(preset).sheet if preset else None), preset)]
+    names = sheet_names(path)
+    if preset and get_preset(preset).sheet in names:
+        return [(get_preset(preset).sheet, preset)]
+    if len(names) <= 1:
+        return [(None, preset)]
+    found = []
+    for name in names:
+        try:
+            raw = read_file(con, path, "sla_raw", name)
+        except InputError:
+            continue  # an empty or unreadable sheet (a cover, notes)
+        try:
+            candidates = [get_preset(preset)] if preset else [p for p in builtin_presets().values()
+                                                              if kind in (None, p.kind)]
+            for p in candidates:
+                m = match_header(raw.head, p)
+                if not m.missing_required:
+                    named = p.sheet == name
+                    hint = any(h.lower() in path.name.lower() for h in p.file_name_hints)
+                    found.append(((named, len(m.mapping) + len(m.split), hint), name, p.name))
+        finally:
+            drop_raw(con, "sla_raw")
+    if not found:
+        return [(None, preset)]  # the first non-empty sheet, which then says why it does not fit
+    best: dict[str, tuple] = {}
+    for score, name, pname in found:
+        if name not in best or score > best[name][0]:
+            best[name] = (score, pname)
+    if kind or preset:
+        name, (_, pname) = max(best.items(), key=lambda kv: kv[1][0])
+        return [(name, pname)]
+    return [(name, pname) for name, (_, pname) in best.items()]
+
+
 def ingest(paths: list[Path], db_path: Path = config.DB_PATH, contract_path: Path = config.CONTRACT_PATH,
            kind: str | None = None, preset: str | None = None, as_of: str | None = None,
            raw_dir: Path = config.RAW_DIR, echo=print, sheet: str | None = None) -> IngestResult:
@@ -460,36 +526,37 @@ def ingest(paths: list[Path], db_path: Path = config.DB_PATH, contract_path: Pat
     with dbm.writing(db_path, needed_bytes=needed, echo=echo) as con:
         for path in files:
             fid = file_sha256(path)
-            known = scalar(con, "SELECT source_file FROM ingest_log WHERE file_id = ?", [fid])
-            if known:
-                result.files.append(FileResult(path, "skipped", f"already loaded as {known}"))
-                echo(f"  = {dbm.project_relative(path)}: already loaded (same content as {known}), skipped")
-                continue
-            seq = scalar(con, "SELECT coalesce(max(load_seq), 0) + 1 FROM ingest_log")
+            loaded = {r[0] or "": r[1] for r in con.execute(
+                "SELECT sheet, source_file FROM ingest_log WHERE file_id = ? OR file_id LIKE ? || '#%'",
+                [fid, fid]).fetchall()}
             try:
-                sheet_name = sheet or (get_preset(preset).sheet if preset else None)
-                raw = read_file(con, path, "sla_raw", sheet_name)  # temp tables, outside the load transaction
-                with dbm.transaction(con):
-                    fr = load_file(con, raw, contract, kind, preset, fid, seq)
-                drop_raw(con, "sla_raw")
+                targets = _targets(con, path, kind, preset, sheet)
             except (SlaError, duckdb.Error, ValueError, OSError) as e:
-                # a full (or read-only) disk stops the run: nothing of it is published; an export we
-                # may not read is that file's failure only
-                disk = None if isinstance(e, SlaError) else dbm.disk_error(e, Path(db_path), needed, denied=False)
-                if disk is not None:
-                    raise disk from None
-                # one clear line per file; the file's transaction rolled back, the other files go on
-                msg = str(e) if isinstance(e, SlaError) else f"cannot load ({type(e).__name__}: {e})".strip()
-                msg = msg.splitlines()[0] if not isinstance(e, SlaError) else msg
-                if not msg.startswith(str(dbm.project_relative(path))) and not msg.startswith(str(path)):
-                    msg = f"{dbm.project_relative(path)}: {msg}"
-                result.files.append(FileResult(path, "failed", msg))
-                echo(f"  ! {msg}")
+                _failed(result, echo, path, e, db_path, needed)
                 continue
-            result.files.append(fr)
-            folded = f", merged {fr.rows_merged} (events folded into their ticket)" if fr.rows_merged else ""
-            echo(f"  + {dbm.project_relative(path)} [{fr.kind}, preset {fr.preset}]: read {fr.rows_read}, "
-                 f"loaded {fr.rows_loaded}, rejected {fr.rows_rejected}{folded}")
+            for sheet_name, preset_name in targets:
+                if loaded and (sheet_name or "") in loaded or (loaded and sheet_name is None):
+                    known = loaded.get(sheet_name or "") or next(iter(loaded.values()))
+                    where = f" (sheet {sheet_name})" if sheet_name else ""
+                    result.files.append(FileResult(path, "skipped", f"already loaded as {known}{where}"))
+                    echo(f"  = {dbm.project_relative(path)}{where}: already loaded (same content as {known}), skipped")
+                    continue
+                load_id = fid if not loaded else f"{fid}#{sheet_name}"
+                seq = scalar(con, "SELECT coalesce(max(load_seq), 0) + 1 FROM ingest_log")
+                try:
+                    raw = read_file(con, path, "sla_raw", sheet_name)  # temp tables, outside the load transaction
+                    with dbm.transaction(con):
+                        fr = load_file(con, raw, contract, kind, preset_name, load_id, seq)
+                    drop_raw(con, "sla_raw")
+                except (SlaError, duckdb.Error, ValueError, OSError) as e:
+                    _failed(result, echo, path, e, db_path, needed)
+                    continue
+                loaded[sheet_name or ""] = dbm.project_relative(path)
+                result.files.append(fr)
+                folded = f", merged {fr.rows_merged} (events folded into their ticket)" if fr.rows_merged else ""
+                where = f" sheet {raw.sheet}" if raw.sheet and len(targets) > 1 else ""
+                echo(f"  + {dbm.project_relative(path)}{where} [{fr.kind}, preset {fr.preset}]: read {fr.rows_read}, "
+                     f"loaded {fr.rows_loaded}, rejected {fr.rows_rejected}{folded}")
         if as_of is not None:
             with dbm.transaction(con):
                 if as_of_value:

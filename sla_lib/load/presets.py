@@ -35,6 +35,7 @@ class Preset:
     sheet: str | None = None
     date_only: dict[str, str] = field(default_factory=dict)  # timestamp column -> start | end
     date_order: str | None = None  # dmy | mdy | ymd: how the export writes day, month and year
+    missing_reason: dict[str, str] = field(default_factory=dict)  # empty required column -> column quoted
 
     def extra_headers(self) -> list[str]:
         """Headers outside ``columns`` that the preset reads (event order, aggregate sources)."""
@@ -114,7 +115,12 @@ def load_preset_file(path: Path) -> Preset:
     if date_order is not None and date_order not in DATE_ORDERS:
         raise InputError(f"{path}: key 'date_order': expected one of {', '.join(DATE_ORDERS)}, got {date_order!r}")
     known = {"name", "kind", "description", "columns", "required", "file_name_hints", "timestamp_formats",
-             "split_columns", "events", "sheet", "date_only", "date_order"}
+             "split_columns", "events", "sheet", "date_only", "date_order", "missing_reason"}
+    missing_reason = raw.get("missing_reason") or {}
+    if not isinstance(missing_reason, dict) or not all(
+            a in required and b in KIND_COLUMNS[kind] for a, b in missing_reason.items()):
+        raise InputError(f"{path}: key 'missing_reason': expected required column: the column whose text is the "
+                         "reason when it is empty (e.g. {punched_at: result})")
     unknown = sorted(set(raw) - known)
     if unknown:
         raise InputError(f"{path}: key '{unknown[0]}': not a preset key (expected {', '.join(sorted(known))})")
@@ -124,7 +130,7 @@ def load_preset_file(path: Path) -> Preset:
         file_name_hints=[str(h) for h in raw.get("file_name_hints", [])],
         timestamp_formats=[str(f) for f in raw.get("timestamp_formats", [])], path=path,
         split_columns=split, events=events, sheet=raw.get("sheet"), date_only=dict(raw.get("date_only") or {}),
-        date_order=date_order,
+        date_order=date_order, missing_reason=dict(missing_reason),
     )
 
 
@@ -156,37 +162,82 @@ class HeaderMatch:
     extra: dict[str, int] = field(default_factory=dict)  # extra header -> column index
 
 
+def _two_level(top: list, sub: list) -> list[list[str]]:
+    """Header candidates of each column under a two-row merged header (WeCom, DingTalk): the
+    group of the top row (carried right across its merged cells) joined to the row below
+    (上班1 + 打卡时间), the lower cell alone, the top cell alone."""
+    out, group = [], ""
+    for j in range(max(len(top), len(sub))):
+        t = str(top[j]).strip() if j < len(top) and top[j] not in (None, "") else ""
+        b = str(sub[j]).strip() if j < len(sub) and sub[j] not in (None, "") else ""
+        if t:
+            group = t
+        elif not b:
+            group = ""
+        cands = [group + b, b] if b and group else [b or t]
+        out.append([c for c in cands if c])
+    return out
+
+
 def match_header(head: list[list[str | None]], preset: Preset) -> HeaderMatch:
-    """Find the header row: the first row holding every required column, else the best row."""
+    """Find the header row: the first row holding every required column (or two rows of a merged
+    two-level header), else the best row."""
     lookup = {norm_header(h): canon for canon, hs in preset.columns.items() for h in hs}
     best = None
-    for i, row in enumerate(head):
+
+    def attempt(i: int, cands: list[list[str]]) -> HeaderMatch:
         mapping, headers = {}, {}
-        normed = [norm_header(c) for c in row]
-        for j, cell in enumerate(row):
+        normed = [next((norm_header(c) for c in cs if norm_header(c) in lookup), norm_header(cs[0]) if cs else "")
+                  for cs in cands]
+        for j, cs in enumerate(cands):
             canon = lookup.get(normed[j])
             if canon and canon not in mapping:
                 mapping[canon] = j
-                headers[canon] = str(cell).strip()
+                headers[canon] = next(c for c in cs if norm_header(c) == normed[j])
         split = {}
         for canon, spec in preset.split_columns.items():
-            dj = _find(normed, spec["date"])
-            tj = _find(normed, spec["time"])
+            dj = _find_any(cands, spec["date"])
+            tj = _find_any(cands, spec["time"])
             if dj is not None and tj is not None:
                 split[canon] = (dj, tj)
                 mapping.pop(canon, None)
-                headers[canon] = f"{row[dj]} + {row[tj]}"
-        extra = {h: j for h in preset.extra_headers() if (j := _find(normed, [h])) is not None}
+                headers[canon] = f"{_named(cands[dj], spec['date'])} + {_named(cands[tj], spec['time'])}"
+        extra = {h: j for h in preset.extra_headers() if (j := _find_any(cands, [h])) is not None}
         missing = [r for r in preset.required if r not in mapping and r not in split]
         missing += [h for h in preset.extra_headers() if h not in extra]
-        m = HeaderMatch(i, mapping, headers, missing, split, extra)
-        if not missing and len(mapping) + len(split) >= 2:
-            return m
-        if best is None or len(mapping) > len(best.mapping):
-            best = m
+        return HeaderMatch(i, mapping, headers, missing, split, extra)
+
+    def single(i: int) -> HeaderMatch:
+        return attempt(i, [[str(c)] if c not in (None, "") else [] for c in head[i]])
+
+    def size(m: HeaderMatch) -> int:
+        return len(m.mapping) + len(m.split)
+
+    for i in range(len(head)):
+        tries = [single(i)]
+        if i + 1 < len(head):
+            # two rows only when they name more columns than either row alone (a title row above
+            # a plain header is not a group; nor is a header above its first data row)
+            two, lower = attempt(i + 1, _two_level(head[i], head[i + 1])), single(i + 1)
+            if size(two) > max(size(lower), size(tries[0])):
+                tries.insert(0, two)
+        for m in tries:
+            if not m.missing_required and size(m) >= 2:
+                return m
+            if best is None or len(m.mapping) > len(best.mapping):
+                best = m
     return best or HeaderMatch(0, {}, {}, list(preset.required))
 
 
-def _find(normed: list[str], names: list[str]) -> int | None:
+def _named(cands: list[str], names: list[str]) -> str:
     wanted = {norm_header(n) for n in names}
-    return next((j for j, c in enumerate(normed) if c in wanted), None)
+    return next((c for c in cands if norm_header(c) in wanted), cands[0] if cands else "")
+
+
+def _find_any(cands: list[list[str]], names: list[str]) -> int | None:
+    wanted = {norm_header(n) for n in names}
+    for k in range(2):  # the joined header first, then the lower or single cell
+        for j, cs in enumerate(cands):
+            if len(cs) > k and norm_header(cs[k]) in wanted:
+                return j
+    return None

@@ -207,6 +207,16 @@ def _cell_text(v) -> str | None:
     return str(v)
 
 
+def sheet_names(path: Path) -> list[str]:
+    """The sheets of a workbook, in order (a broken workbook: none; read_file then says why)."""
+    try:
+        from python_calamine import CalamineWorkbook
+
+        return list(CalamineWorkbook.from_path(str(path)).sheet_names)
+    except Exception:
+        return []
+
+
 def _read_xlsx(con, path: Path, table: str, sheet: str | None) -> RawFile:
     try:
         from python_calamine import CalamineWorkbook

@@ -205,7 +205,7 @@ def _needs_ingest(con, raw_dir: Path, contract) -> tuple[list[Path], str | None]
     files = expand_paths([], raw_dir) if raw_dir.is_dir() else []
     if con is None:
         return files, None
-    known = {r[0] for r in con.execute("SELECT file_id FROM ingest_log").fetchall()}
+    known = {r[0] for r in con.execute("SELECT split_part(file_id, '#', 1) FROM ingest_log").fetchall()}
     meta_sha = con.execute("SELECT value FROM meta WHERE key = 'contract_sha256'").fetchall()
     new = [f for f in files if file_sha256(f) not in known]
     why = None

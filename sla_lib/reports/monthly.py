@@ -581,7 +581,8 @@ _CAL_SOURCES = {
 ADD_YEAR_HINT = (
     "补充缺失年份的方法：国务院办公厅发布该年节假日安排后，把社区整理的 holiday-cn 文件（如 2027.json，"
     "或一个“日期,类型”的 CSV，类型为 放假 / 上班）放在合同文件旁的 calendars/ 目录，并在 contract.yaml 中写上 "
-    "calendar.files: [calendars/2027.json]；或升级 chinesecalendar 包（pip install -U chinesecalendar）。"
+    "calendar.files: [calendars/2027.json]；或升级 chinesecalendar 包（pip install -U chinesecalendar）；"
+    "或在 calendar.extra_working_days（调休上班日）与 calendar.extra_non_working_days（法定节假日）中列出该年的日期。"
     "然后运行 sla ingest 重新计算，并重新生成报告。"
 )
 
