@@ -92,3 +92,106 @@ def test_a_wecom_workbook_in_the_exports_folder_loads_both_sheets(tmp_path):
     res = ingest([], tmp_path / "sla.duckdb", CONTRACT, raw_dir=raw, echo=lambda *_: None)
     assert sorted((f.kind, f.rows_read, f.rows_loaded, f.rows_rejected) for f in res.files) == [
         ("attendance", 392, 392, 0), ("punches", 459, 366, 93)]
+
+
+# -- ZKTeco: the terminal's attlog.dat and the KQ803 考勤记录表 ------------------------------------------------------
+ATTLOG = DATA / "zkteco" / "1_attlog.dat"
+
+
+def _with_ids(make_contract):
+    """The contract's two resident engineers, known to the terminal as users 13 and 10."""
+    def edit(raw):
+        raw["roster"]["staff"] = [{"name": "李工", "from": "2017-01-01", "ids": ["13"]},
+                                  {"name": "王工", "from": "2017-01-01", "ids": ["00010"]}]
+    return make_contract(edit)
+
+
+def test_attlog_loads_every_punch_to_the_second_and_roster_ids_name_the_person(tmp_path, make_contract):
+    contract = _with_ids(make_contract)
+    lines = [ln.split("\t") for ln in ATTLOG.read_text(encoding="ascii").splitlines()]
+    res = ingest([ATTLOG], tmp_path / "sla.duckdb", contract.path, kind="punches", echo=lambda *_: None)
+    (fr,) = res.files
+    assert (fr.preset, fr.rows_read, fr.rows_loaded, fr.rows_rejected) == ("zkteco-attlog", 120, 120, 0) == (
+        "zkteco-attlog", len(lines), len(lines), 0)
+    db = tmp_path / "sla.duckdb"
+    # user 13 is 李工 (roster.staff[0].ids), user 10 (written "00010" on the roster) is 王工
+    assert q(db, "SELECT count(*) FROM punch_rows WHERE person = '李工'")[0][0] == sum(
+        1 for f in lines if f[0].strip() == "13")
+    assert q(db, "SELECT punched_at, device, result FROM punch_rows WHERE person = '王工' ORDER BY 1 LIMIT 1") == [
+        (dt.datetime(2017, 11, 24, 19, 45, 38), "1", "0")]
+    # any other number is kept as written, padding removed
+    assert q(db, "SELECT DISTINCT person FROM punch_rows WHERE person = '27'") == [("27",)]
+    assert q(db, "SELECT count(DISTINCT person) FROM punch_rows")[0][0] == len({f[0].strip() for f in lines})
+
+
+def test_a_damaged_attlog_rejects_its_corrupt_records_with_reasons(tmp_path, make_contract):
+    contract = _with_ids(make_contract)
+    good = ATTLOG.read_bytes().splitlines()[:10]
+    damaged = [
+        *good[:5],
+        b"   1\xff\xfe3\t2017-11-25 08:00:01\t1\t0\t1\t0",   # junk bytes in the id
+        b"       13\t2017-02-30 08:00:00\t1\t0\t1\t0",       # 30 February
+        b"       13\t2097-11-25 08:00:00\t1\t0\t1\t0",       # far in the future
+        *good[5:],
+    ]
+    f = tmp_path / "1_attlog.dat"
+    f.write_bytes(b"\r\n".join(damaged) + b"\r\n" + b"\x00" * 512)  # CRLF, NUL padding after the last record
+    res = ingest([f], tmp_path / "sla.duckdb", contract.path, kind="punches", echo=lambda *_: None)
+    (fr,) = res.files
+    assert (fr.rows_read, fr.rows_loaded, fr.rows_rejected) == (13, 10, 3)
+    reasons = dict(q(tmp_path / "sla.duckdb", "SELECT source_row, reason FROM rejects ORDER BY 1"))
+    assert sorted(reasons) == [6, 7, 8]  # the line numbers of the three records
+    assert "格式不符" in reasons[6]
+    assert "无法" in reasons[7] and "读出" in reasons[7]
+    assert "晚于导入时刻" in reasons[8]
+    assert q(tmp_path / "sla.duckdb", "SELECT count(*) FROM punch_rows WHERE person = '李工'")[0][0] == sum(
+        1 for ln in good if ln.split(b"\t")[0].strip() == b"13")
+
+
+KQ803 = [DATA / "zkteco" / "campus-a.xls", DATA / "zkteco" / "campus-b.xls"]
+
+
+def _kq803_expected(path: Path) -> list[tuple[str, dt.datetime]]:
+    """(工号, punch) read independently: calamine cells, the period start, HH:MM runs split by hand."""
+    import re
+
+    from python_calamine import CalamineWorkbook
+
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Sheet1").to_python()
+    start = dt.date.fromisoformat(rows[2][2].split("~")[0].strip())
+    out, ident = [], None
+    for r in rows[4:]:
+        if str(r[0]).replace(" ", "").startswith("工号"):
+            ident = str(r[2])
+            continue
+        for j, cell in enumerate(r):
+            for hhmm in re.findall(r"\d\d:\d\d", str(cell)):
+                h, m = map(int, hhmm.split(":"))
+                out.append((ident, dt.datetime.combine(start + dt.timedelta(days=j), dt.time(h, m))))
+    return sorted(out)
+
+
+@pytest.mark.parametrize("path", KQ803, ids=lambda p: p.name)
+def test_kq803_record_sheet_splits_the_punches_run_together(tmp_path, path):
+    expected = _kq803_expected(path)
+    res = ingest([path], tmp_path / "sla.duckdb", CONTRACT, kind="punches", echo=lambda *_: None)
+    (fr,) = res.files
+    assert (fr.preset, fr.rows_read, fr.rows_loaded, fr.rows_rejected) == (
+        "zkteco-kq803", len(expected), len(expected), 0)
+    assert sorted(q(tmp_path / "sla.duckdb", "SELECT person, punched_at FROM punch_rows")) == expected
+    if path.name == "campus-a.xls":  # Mary (工号 7), 2 July: 09:34 and 21:24 from one cell "09:3421:24"
+        assert q(tmp_path / "sla.duckdb", "SELECT punched_at, source_row FROM punch_rows WHERE person = '7' "
+                                          "AND punched_at::DATE = DATE '2017-07-02' ORDER BY 1") == [
+            (dt.datetime(2017, 7, 2, 9, 34), 6020), (dt.datetime(2017, 7, 2, 21, 24), 6021)]
+        assert len(expected) == 24
+
+
+def test_every_terminal_export_into_one_database(tmp_path, make_contract):
+    contract = _with_ids(make_contract)
+    db = tmp_path / "sla.duckdb"
+    for f, kind in [(WECOM, "attendance"), (WECOM, "punches"), (ATTLOG, "punches"), (KQ803[0], "punches")]:
+        res = ingest([f], db, contract.path, kind=kind, echo=lambda *_: None)
+        assert [x.status for x in res.files] == ["loaded"], [x.message for x in res.files]
+    log = q(db, "SELECT preset, rows_read, rows_loaded + rows_rejected + rows_merged FROM ingest_log ORDER BY load_seq")
+    assert [(p, a) for p, a, b in log if a == b] == [("wecom-daily", 392), ("wecom-punches", 459),
+                                                    ("zkteco-attlog", 120), ("zkteco-kq803", 24)]

@@ -268,7 +268,9 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
     # typed columns (checks and rejects quote it); a text column's value is its cleaned text, or
     # sla_mask of it, NULL exactly when the text is, so a second copy would only cost memory.
     types = schema.KIND_COLUMNS[p.kind]
-    typed = [c for c in mapped if types[c] != "VARCHAR" or c in ("period", "system")]
+    # (and a text column checked against a pattern, or mapped through the roster's terminal ids)
+    typed = [c for c in mapped if types[c] != "VARCHAR" or c in ("period", "system") or c in p.patterns
+             or (c == "person" and contract.roster_ids())]
     text_of = {c: f"raw_{c}" if c in typed else c for c in mapped}  # where the cleaned text is
     sel = ["c._row"] + [f"c.raw_{c}" for c in typed]
     if p.events:
@@ -340,8 +342,21 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
             sel.append(f"mask_{canon}.masked AS {canon}")
         elif canon in TEXT_MASKED:
             sel.append(f"sla_mask({rawc}) AS {canon}")
+        elif canon == "person" and contract.roster_ids():
+            # a terminal's user number on the roster (roster.staff[].ids) is that person; any other
+            # value is kept as written
+            con.execute("CREATE OR REPLACE TEMP TABLE sla_roster_ids (id VARCHAR, name VARCHAR)")
+            con.executemany("INSERT INTO sla_roster_ids VALUES (?, ?)", list(contract.roster_ids().items()))
+            key = (f"CASE WHEN regexp_full_match({rawc}, '[0-9]+') THEN coalesce(nullif(ltrim({rawc}, '0'), ''), '0') "
+                   f"ELSE {rawc} END")
+            join += f" LEFT JOIN sla_roster_ids rid ON rid.id = {key}"
+            sel.append(f"coalesce(rid.name, {rawc}) AS {canon}")
         else:
             sel.append(f"{rawc} AS {canon}")
+        if canon in p.patterns:
+            checks.append((canon, f"raw_{canon} IS NOT NULL AND NOT regexp_full_match(raw_{canon}, "
+                                  f"{sql_str(p.patterns[canon])})",
+                           f"格式不符：应为 {p.patterns[canon]}（导出文件中的记录已损坏？）"))
         if canon in p.required and canon in p.missing_reason and p.missing_reason[canon] in mapped:
             # the export says why (WeCom: 缺卡（09:00）, 无需打卡（请假）): that is the reason
             quoted = text_of[p.missing_reason[canon]]

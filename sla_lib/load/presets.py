@@ -36,6 +36,7 @@ class Preset:
     date_only: dict[str, str] = field(default_factory=dict)  # timestamp column -> start | end
     date_order: str | None = None  # dmy | mdy | ymd: how the export writes day, month and year
     missing_reason: dict[str, str] = field(default_factory=dict)  # empty required column -> column quoted
+    patterns: dict[str, str] = field(default_factory=dict)  # text column -> regular expression it must match
 
     def extra_headers(self) -> list[str]:
         """Headers outside ``columns`` that the preset reads (event order, aggregate sources)."""
@@ -115,12 +116,20 @@ def load_preset_file(path: Path) -> Preset:
     if date_order is not None and date_order not in DATE_ORDERS:
         raise InputError(f"{path}: key 'date_order': expected one of {', '.join(DATE_ORDERS)}, got {date_order!r}")
     known = {"name", "kind", "description", "columns", "required", "file_name_hints", "timestamp_formats",
-             "split_columns", "events", "sheet", "date_only", "date_order", "missing_reason"}
+             "split_columns", "events", "sheet", "date_only", "date_order", "missing_reason", "patterns"}
     missing_reason = raw.get("missing_reason") or {}
     if not isinstance(missing_reason, dict) or not all(
             a in required and b in KIND_COLUMNS[kind] for a, b in missing_reason.items()):
         raise InputError(f"{path}: key 'missing_reason': expected required column: the column whose text is the "
                          "reason when it is empty (e.g. {punched_at: result})")
+    patterns = raw.get("patterns") or {}
+    if not isinstance(patterns, dict) or not all(c in KIND_COLUMNS[kind] and isinstance(r, str) for c, r in patterns.items()):
+        raise InputError(f"{path}: key 'patterns': expected column: regular expression, e.g. {{person: '[0-9]{{1,9}}'}}")
+    for c, r in patterns.items():
+        try:
+            re.compile(r)
+        except re.error as e:
+            raise InputError(f"{path}: key 'patterns.{c}': not a regular expression ({e})") from None
     unknown = sorted(set(raw) - known)
     if unknown:
         raise InputError(f"{path}: key '{unknown[0]}': not a preset key (expected {', '.join(sorted(known))})")
@@ -130,7 +139,7 @@ def load_preset_file(path: Path) -> Preset:
         file_name_hints=[str(h) for h in raw.get("file_name_hints", [])],
         timestamp_formats=[str(f) for f in raw.get("timestamp_formats", [])], path=path,
         split_columns=split, events=events, sheet=raw.get("sheet"), date_only=dict(raw.get("date_only") or {}),
-        date_order=date_order, missing_reason=dict(missing_reason),
+        date_order=date_order, missing_reason=dict(missing_reason), patterns=dict(patterns),
     )
 
 

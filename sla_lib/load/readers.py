@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import io
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,11 +77,110 @@ def read_file(con, path: Path, table: str, sheet: str | None = None) -> RawFile:
     try:
         if suffix in (".xlsx", ".xlsm", ".xls"):
             return _read_xlsx(con, path, table, sheet)
-        if suffix in (".csv", ".txt", ".tsv"):
+        if suffix in (".dat", ".txt") and _is_attlog(path):
+            return _read_attlog(con, path, table)
+        if suffix in (".csv", ".txt", ".tsv", ".dat"):
             return _read_csv(con, path, table)
     except InputError as e:
         raise InputError(f"{path}: {e}") from None
-    raise InputError(f"{path}: unsupported file type '{suffix}'; expected .xlsx or .csv")
+    raise InputError(f"{path}: unsupported file type '{suffix}'; expected .xlsx, .xls, .csv, .txt or .dat")
+
+
+# -- ZKTeco attlog.dat -------------------------------------------------------------------------------
+ATTLOG_HEADER = ["用户号", "打卡时间", "设备号", "出入状态", "验证方式", "工作码"]
+_ATTLOG_LINE = re.compile(rb"^[ \x00]*[^\t\r\n]{1,40}\t\d{4}-\d{1,2}-\d{1,2} \d{1,2}:\d{2}(:\d{2})?\t")
+
+
+def _is_attlog(path: Path) -> bool:
+    """A ZKTeco terminal's attendance log as written to a USB stick: no header, tab-separated
+    ``user id, YYYY-MM-DD HH:MM:SS, device, in/out, verify, workcode`` on every line."""
+    with open(path, "rb") as f:
+        head = f.read(8192)
+    lines = [ln for ln in head.replace(b"\x00", b"").splitlines() if ln.strip()][:20]
+    return bool(lines) and sum(bool(_ATTLOG_LINE.match(ln)) for ln in lines) >= max(1, len(lines) * 3 // 4)
+
+
+def _read_attlog(con, path: Path, table: str) -> RawFile:
+    """An attlog.dat: each non-empty line one record (its line number kept), the fields trimmed of
+    the terminal's space padding; NUL padding is not a record. A header is supplied (row 0) so that
+    the ``zkteco-attlog`` preset maps the fields by name. Undecodable bytes stay visible (U+FFFD)
+    and fail the preset's checks, with the line."""
+    data = path.read_bytes()
+    if not data.replace(b"\x00", b"").strip():
+        raise InputError("the file is empty")
+    text = data.decode("utf-8", errors="replace")
+    records, line_nos = [ATTLOG_HEADER], [0]
+    for n, line in enumerate(text.split("\n"), start=1):
+        line = line.replace("\x00", "").rstrip("\r")
+        if not line.strip():
+            continue
+        records.append([f.strip() for f in line.split("\t")])
+        line_nos.append(n)
+    ncols, nrows = _store_rows(con, table, records, line_nos)
+    head = [list(r[1:]) for r in con.execute(
+        f"SELECT * FROM {table} ORDER BY _row LIMIT {MAX_HEADER_SCAN}").fetchall()]
+    return RawFile(path, table, ncols, "utf-8", None, head, nrows)
+
+
+# -- ZKTeco KQ803 考 勤 记 录 表 -------------------------------------------------------------------------
+KQ803_HEADER = ["工号(KQ803)", "姓名(KQ803)", "打卡时间(KQ803)"]  # names only the kq803 preset knows
+_PERIOD = re.compile(r"(\d{4}-\d{1,2}-\d{1,2})\s*[~～至-]+\s*(\d{4}-\d{1,2}-\d{1,2})")
+_HHMM = re.compile(r"\d{1,2}:\d{2}")
+
+
+def _squeeze(v) -> str:
+    return re.sub(r"\s+", "", str(v or ""))
+
+
+def _is_kq803(records: list[list]) -> bool:
+    top = [_squeeze(c) for r in records[:4] for c in r if c]
+    return "考勤记录表" in top and any(_squeeze(r[0]).startswith("工号") for r in records if r and r[0])
+
+
+def _kq803_punches(records: list[list], line_nos: list[int]) -> tuple[list[list], list[int]]:
+    """The KQ803 sheet as one record per punch: a ``工 号: … 姓 名: …`` row per person, then a row
+    with one cell per day of the ``考勤时间 YYYY-MM-DD ~ YYYY-MM-DD`` period holding that day's
+    punches run together (``08:1217:41`` is 08:12 and 17:41). The record's row number is
+    sheet row × 1000 + day × 10 + the punch's place in the cell (row 6, second day: 6020 and
+    6021), so that each punch has its own; a cell with anything but punches gives one record with
+    that text (number … 9), which is then rejected."""
+    import datetime as _dt
+
+    start = None
+    for r in records[:6]:
+        m = _PERIOD.search(" ".join(str(c) for c in r if c))
+        if m:
+            start = _dt.date.fromisoformat("-".join(f"{int(x):02d}" if len(x) < 3 else x for x in m.group(1).split("-")))
+            break
+    if start is None:
+        raise InputError("a KQ803 考勤记录表 without its 考勤时间 period (YYYY-MM-DD ~ YYYY-MM-DD) in the first rows")
+    out, nos = [KQ803_HEADER], [0]
+    person = None
+    for r, n in zip(records, line_nos, strict=True):
+        first = _squeeze(r[0]) if r and r[0] else ""
+        if first.startswith("工号"):
+            cells = [c for c in r if c not in (None, "")]
+            texts = [_squeeze(c) for c in cells]
+            ident = next((cells[i + 1] for i, t in enumerate(texts) if t.startswith("工号") and i + 1 < len(cells)), None)
+            name = next((cells[i + 1] for i, t in enumerate(texts) if t.startswith("姓名") and i + 1 < len(cells)), None)
+            person = (str(ident).strip() if ident else None, str(name).strip() if name else None)
+            continue
+        if person is None:
+            continue  # the title, the period and the day numbers above the first person
+        for j, cell in enumerate(r):
+            text = (cell or "").strip()
+            if not text:
+                continue
+            day = (start + _dt.timedelta(days=j)).isoformat()
+            punches = _HHMM.findall(text)
+            rest = _HHMM.sub("", text).strip()
+            for k, hhmm in enumerate(punches[:10] if not rest else []):
+                out.append([person[0], person[1], f"{day} {hhmm}"])
+                nos.append(n * 1000 + (j + 1) * 10 + k)
+            if rest or len(punches) > 10:
+                out.append([person[0], person[1], f"{day} {text}"])
+                nos.append(n * 1000 + (j + 1) * 10 + 9)
+    return out, nos
 
 
 # -- csv ------------------------------------------------------------------------------------------
@@ -244,6 +344,8 @@ def _read_xlsx(con, path: Path, table: str, sheet: str | None) -> RawFile:
         if any(c is not None for c in cells):
             records.append(cells)
             line_nos.append(i)
+    if _is_kq803(records):
+        records, line_nos = _kq803_punches(records, line_nos)
     ncols, nrows = _store_rows(con, table, records, line_nos)
     head = [list(r[1:]) for r in con.execute(
         f"SELECT * FROM {table} ORDER BY _row LIMIT {MAX_HEADER_SCAN}").fetchall()]

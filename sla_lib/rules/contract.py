@@ -60,6 +60,7 @@ class RosterEntry:
     name: str
     start: dt.date  # first day on the roster (``from``)
     end: dt.date | None  # last day on the roster, inclusive (``to``); None = still on it
+    ids: tuple[str, ...] = ()  # the numbers attendance terminals know the person by (``ids``)
 
     def covers(self, d: dt.date) -> bool:
         return self.start <= d and (self.end is None or d <= self.end)
@@ -109,6 +110,10 @@ class Contract:
     @property
     def grace_minutes(self) -> int:
         return int(self.roster.get("grace_minutes", 0))
+
+    def roster_ids(self) -> dict[str, str]:
+        """Terminal user number (leading zeros dropped) -> the rostered person's name."""
+        return {(x.lstrip("0") or "0"): e.name for e in self.roster_staff for x in e.ids}
 
     # -- derived helpers -------------------------------------------------------------------
     def system_lookup(self) -> dict[str, str]:
@@ -536,9 +541,14 @@ def _roster(v: _V, raw: dict[str, Any], signing: dt.date) -> tuple[dict[str, Any
         name = v.get(s, "name", f"{k}.name", str).strip()
         if not name:
             v.fail(f"{k}.name", "a person's name (not empty)", s["name"])
-        unknown = sorted(set(s) - {"name", "from", "to", "role", "note"})
+        unknown = sorted(set(s) - {"name", "from", "to", "role", "note", "ids"})
         if unknown:
-            v.fail(f"{k}.{unknown[0]}", "only the keys name, from, to, role, note")
+            v.fail(f"{k}.{unknown[0]}", "only the keys name, from, to, role, note, ids")
+        ids_raw = s.get("ids") or []
+        if not isinstance(ids_raw, list) or not all(isinstance(x, str | int) and str(x).strip() for x in ids_raw):
+            v.fail(f"{k}.ids", "a list of the numbers a terminal knows the person by, in quotes: [\"00123\"]",
+                   ids_raw)
+        ids = tuple(str(x).strip() for x in ids_raw)
         start = v.date(s["from"], f"{k}.from") if s.get("from") is not None else signing
         end = v.date(s["to"], f"{k}.to") if s.get("to") is not None else None
         if end is not None and end < start:
@@ -547,7 +557,14 @@ def _roster(v: _V, raw: dict[str, Any], signing: dt.date) -> tuple[dict[str, Any
             if e.name == name and e.start <= (end or dt.date.max) and start <= (e.end or dt.date.max):
                 v.fail(f"{k}.from", f"dates that do not overlap roster.staff[{j}] for the same person ({name})",
                        str(start))
-        entries.append(RosterEntry(name, start, end))
+        entries.append(RosterEntry(name, start, end, ids))
+    owners: dict[str, str] = {}
+    for i, e in enumerate(entries):
+        for x in e.ids:
+            key = x.lstrip("0") or "0"
+            if owners.get(key, e.name) != e.name:
+                v.fail(f"roster.staff[{i}].ids", f"numbers of one person only ({x} is also {owners[key]}'s)", x)
+            owners[key] = e.name
     roster = {"required_count": required, "grace_minutes": grace,
               "staff": [{"name": e.name, "from": e.start, "to": e.end} for e in entries]}
     return roster, tuple(entries)
