@@ -51,7 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--raw-dir", type=Path, default=config.RAW_DIR)
     _common(p)
 
-    p = sub.add_parser("presets", help="list the column-mapping presets")
+    p = sub.add_parser("presets", help="list the column-mapping presets; `presets suggest FILE` drafts one")
+    psub = p.add_subparsers(dest="presets_cmd")
+    q = psub.add_parser("suggest", help="draft a preset for an export no built-in preset knows")
+    q.add_argument("file", type=Path)
+    q.add_argument("--sheet", help="xlsx: the sheet to read")
+    q.add_argument("--kind", choices=list(KIND_COLUMNS), help="what the file holds (default: guessed)")
+    q.add_argument("--name", help="preset name (default: from the file name)")
+    q.add_argument("--out", type=Path, default=Path("presets"), help="folder to write NAME.yaml in (default presets/)")
+    q.add_argument("--force", action="store_true", help="replace an existing file")
 
     p = sub.add_parser("rejects", help="list rejected rows and write them to an .xlsx for the register's keeper")
     p.add_argument("--file", help="only rows of this file (path as loaded, or its name)")
@@ -199,6 +207,18 @@ def _dispatch(args) -> int:
         stem = "rejects" + (f"-{Path(args.file).stem}" if args.file else "")
         out = write_xlsx({"拒收明细": df}, args.xlsx or config.REPORTS_DIR / f"{stem}.xlsx")
         print(f"{len(df)} rejected cell(s); wrote {out}")
+        return 0
+
+    if args.cmd == "presets" and args.presets_cmd == "suggest":
+        from sla_lib.load.suggest import write_suggestion
+
+        target, sug = write_suggestion(args.file, args.out, args.name, args.kind, args.sheet, args.force)
+        print(f"header row {sug.header_row}; kind {sug.kind}; mapped: "
+              + ", ".join(f"{c} <- {h}" for c, (h, _) in sug.mapping.items()))
+        if sug.unmapped:
+            print("unmapped: " + ", ".join(sug.unmapped))
+        print(f"date_order: {sug.date_order or 'not known'} ({sug.date_note})")
+        print(f"wrote {target}; check it, then: sla ingest {args.file} --preset {target}")
         return 0
 
     if args.cmd == "presets":

@@ -360,3 +360,39 @@ def test_a_preset_with_an_unknown_key_or_order_is_named(tmp_path):
     p.write_text(p.read_text(encoding="utf-8").replace("date_order: dym", "date_ordr: dmy"), encoding="utf-8")
     with pytest.raises(InputError, match="key 'date_ordr': not a preset key"):
         load_preset_file(p)
+
+
+# -- sla presets suggest (issue 12) -----------------------------------------------------------------------------
+def test_presets_suggest_writes_a_preset_that_loads_a_register_no_builtin_preset_knows(tmp_path, capsys):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["信息科报障台账（2026年3月）"])
+    ws.merge_cells("A1:H1")
+    ws.append(["单据编号", "故障报修时间", "应用系统", "报障科室", "首次响应时刻", "处理结束时间", "处置人员", "是否需要上门"])
+    ws.append(["BZ-001", "05/03/2026 08:07", "HIS", "门诊部", "05/03/2026 08:20", "05/03/2026 15:00", "李工", "否"])
+    ws.append(["BZ-002", "14/03/2026 09:00", "LIS", "检验科", "14/03/2026 09:45", None, "王工", "否"])
+    ws.append(["BZ-003", "31/03/2026 22:10", "HIS", "住院部", "31/03/2026 22:25", "01/04/2026 09:00", "李工", "否"])
+    f = tmp_path / "报障台账.xlsx"
+    wb.save(f)
+    db = tmp_path / "sla.duckdb"
+    before = ingest([f], db, CONTRACT, kind="tickets", echo=lambda *_: None)
+    assert before.files[0].status == "failed" and "sla presets suggest" in before.files[0].message
+
+    assert main(["presets", "suggest", str(f), "--out", str(tmp_path / "presets"), "--name", "baozhang"]) == 0
+    out = capsys.readouterr().out
+    preset = tmp_path / "presets" / "baozhang.yaml"
+    text = preset.read_text(encoding="utf-8")
+    assert "header row 2; kind tickets" in out and "date_order: dmy" in out
+    for line in ("ticket_id: [单据编号]", "reported_at: [故障报修时间]", "system: [应用系统]", "department: [报障科室]",
+                 "responded_at: [首次响应时刻]", "resolved_at: [处理结束时间]", "date_order: dmy"):
+        assert line in text, line
+    assert "# unmapped headers (not loaded): 处置人员, 是否需要上门" in text
+    assert main(["presets", "suggest", str(f), "--out", str(tmp_path / "presets"), "--name", "baozhang"]) == 2
+
+    res = ingest([f], db, CONTRACT, preset=str(preset), echo=lambda *_: None)
+    (fr,) = res.files
+    assert (fr.status, fr.rows_read, fr.rows_loaded, fr.rows_rejected) == ("loaded", 3, 3, 0)
+    assert q(db, "SELECT ticket_id, reported_at, responded_at, resolved_at FROM tickets ORDER BY 1") == [
+        ("BZ-001", dt.datetime(2026, 3, 5, 8, 7), dt.datetime(2026, 3, 5, 8, 20), dt.datetime(2026, 3, 5, 15, 0)),
+        ("BZ-002", dt.datetime(2026, 3, 14, 9, 0), dt.datetime(2026, 3, 14, 9, 45), None),
+        ("BZ-003", dt.datetime(2026, 3, 31, 22, 10), dt.datetime(2026, 3, 31, 22, 25), dt.datetime(2026, 4, 1, 9, 0))]

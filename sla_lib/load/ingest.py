@@ -235,7 +235,8 @@ def choose_preset(raw: RawFile, kind: str | None, preset: str | None) -> tuple[P
             kinds = "; ".join(f"{p.kind} ({', '.join(p.columns[c][0] for c in p.required if c in p.columns)})"
                               for p in candidates)
             raise InputError(f"{raw.path}: no preset recognises the header row; expected the headers of one of: "
-                             f"{kinds} (or name one with --preset / --kind)")
+                             f"{kinds} (or name one with --preset / --kind; to draft a preset for this export: "
+                             f"sla presets suggest {raw.path})")
     return scored[0][3], scored[0][4]
 
 
@@ -249,7 +250,8 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
         want = "; ".join(f"{c} ({' / '.join(p.columns[c])})" if c in p.columns else c for c in m.missing_required)
         found = ", ".join(str(c) for c in (raw.head[m.row_index] if raw.head else []) if c)
         raise InputError(f"{src}: header row not recognised for preset '{p.name}': missing required "
-                         f"column(s) {want}; the closest row ({_row_label(raw, m.row_index)}) has: {found}")
+                         f"column(s) {want}; the closest row ({_row_label(raw, m.row_index)}) has: {found}. "
+                         f"To draft a preset for this export: sla presets suggest {src}")
     install_macros(con, contract, p.timestamp_formats, fast=not p.timestamp_formats, date_order=p.date_order)
     header_row = scalar(con, f"SELECT _row FROM sla_raw ORDER BY _row LIMIT 1 OFFSET {m.row_index}")
 
