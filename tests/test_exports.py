@@ -195,3 +195,11 @@ def test_every_terminal_export_into_one_database(tmp_path, make_contract):
     log = q(db, "SELECT preset, rows_read, rows_loaded + rows_rejected + rows_merged FROM ingest_log ORDER BY load_seq")
     assert [(p, a) for p, a, b in log if a == b] == [("wecom-daily", 392), ("wecom-punches", 459),
                                                     ("zkteco-attlog", 120), ("zkteco-kq803", 24)]
+
+
+def test_backfilled_punches_are_register_findings(wecom):
+    daily = [r for r in _wecom_sheet("概况统计与打卡明细") if r[14] == "正常（补卡）"]
+    punches = [r for r in _wecom_sheet("打卡详情") if r[9] == "正常(补卡)" and r[8] != "--"]
+    got = q(wecom["db"], "SELECT count(*) FILTER (WHERE detail LIKE '%的考勤%'), count(*) FILTER (WHERE detail LIKE '%的打卡%') "
+                         "FROM register_findings WHERE finding = 'backfilled'")
+    assert got == [(len(daily), len(punches))] and len(daily) > 0 and len(punches) > 0

@@ -615,7 +615,8 @@ def test_rendered_month_shows_the_section_and_its_figures_equal_direct_queries(d
     month = "2025-10"
     html = render_report("monthly", month, db, CONTRACT, demo["base"] / "reports").read_text(encoding="utf-8")
     page = assert_offline(html)
-    assert "六、驻场人员考勤与月度工作记录" in html and "七、方法说明" in html and "八、数据质量" in html
+    assert "六、驻场人员考勤与月度工作记录" in html and "七、登记数据可信度" in html
+    assert "八、方法说明" in html and "九、数据质量" in html
     # the heat map: one row per person, one cell per day, the status of staffing_days
     heat = _figure_data(html, "staffing-heatmap")[0]
     assert heat["type"] == "heatmap" and heat["y"] == ["李工", "王工"] and heat["x"] == list(range(1, 32))

@@ -9,11 +9,11 @@ staffing tables. A new clause adds its module to :data:`STEPS`.
 
 from __future__ import annotations
 
-from sla_lib.findings import costs, inspections, staffing, tickets
+from sla_lib.findings import costs, inspections, integrity, staffing, tickets
 from sla_lib.rules.contract import Contract
 from sla_lib.store.db import transaction
 
-STEPS = (staffing.recompute, inspections.recompute, costs.recompute)  # after the tickets, in this order
+STEPS = (staffing.recompute, inspections.recompute, costs.recompute, integrity.recompute)  # after the tickets, in this order
 
 
 def recompute_findings(con, contract: Contract) -> tuple[str | None, int]:

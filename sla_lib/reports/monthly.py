@@ -677,3 +677,61 @@ def method_notes(con, contract: Contract) -> pd.DataFrame:
     if contract.no_clock_categories:
         rows.append(("不计时类别", "、".join(contract.no_clock_categories) + "：合同未规定时限，各时钟记为不适用。"))
     return pd.DataFrame(rows, columns=["项目", "说明"])
+
+
+# -- register integrity (sla_lib/findings/integrity.py) ---------------------------------------------------------
+FINDING_LABELS = {
+    "edited": "登记被改动", "vanished": "工单消失", "number_gap": "编号缺失", "late_entry": "事后补登",
+    "duplicate_suspect": "疑似重复", "threshold_heaping": "时限前扎堆", "backfilled": "补卡",
+}
+
+
+def _has_table(con, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                            [name]).fetchall()[0][0])
+
+
+def register_summary(con, month: str | list[str] | None) -> pd.DataFrame:
+    """Findings about the register itself, counted per kind (every kind listed, zeros included),
+    for a month, a list of months (a contract year) or everything."""
+    counts = {}
+    if _has_table(con, "register_findings"):
+        months = [parse_month(m) for m in ([month] if isinstance(month, str) else (month or []))]
+        where, params = ("list_contains(?, month)", [months]) if month else ("TRUE", [])
+        counts = dict(con.execute(f"SELECT finding, count(*) FROM register_findings WHERE {where} GROUP BY 1",
+                                  params).fetchall())
+    return pd.DataFrame({"类型": list(FINDING_LABELS.values()), "项数": [int(counts.get(k, 0)) for k in FINDING_LABELS]})
+
+
+def register_list(con, month: str | None) -> pd.DataFrame:
+    """Every finding of the month about the register, with both source rows."""
+    cols = ["类型", "工单号", "说明", "原导出", "新导出", "月结后改动", "使超时变达标"]
+    if not _has_table(con, "register_findings"):
+        return pd.DataFrame(columns=cols)
+    where, params = ("month = ?", [parse_month(month)]) if month else ("TRUE", [])
+    df = _df(con, f"""SELECT finding, ticket_id, detail, old_file, old_row, new_file, new_row, after_close, favours_vendor
+                      FROM register_findings WHERE {where}
+                      ORDER BY list_position({list(FINDING_LABELS)}, finding), ticket_id, column_name""", params)
+
+    def src(f, r):
+        return [None if pd.isna(a) else (f"{a}:{int(b)}" if not pd.isna(b) else str(a)) for a, b in zip(f, r, strict=True)]
+
+    return pd.DataFrame({
+        "类型": df["finding"].map(FINDING_LABELS).astype(object),
+        "工单号": df["ticket_id"].astype(object),
+        "说明": df["detail"].astype(object),
+        "原导出": src(df["old_file"], df["old_row"]),
+        "新导出": src(df["new_file"], df["new_row"]),
+        "月结后改动": df["after_close"].astype(object).where(df["after_close"].notna(), None),
+        "使超时变达标": df["favours_vendor"].astype(object).where(df["favours_vendor"].notna(), None),
+    }, columns=cols)
+
+
+def register_markdown(con, month: str | None) -> str:
+    s = register_summary(con, month)
+    total = int(s["项数"].sum())
+    if not total:
+        return "本月没有发现登记数据可信度问题（改动、消失、编号缺失、事后补登、疑似重复、时限前扎堆、补卡均为 0）。"
+    parts = "，".join(f"{t} {n} 项" for t, n in zip(s["类型"], s["项数"], strict=True) if n)
+    return (f"本月共 {total} 项：{parts}。以下逐项列出，并给出原导出与新导出的文件及行号，"
+            "供与服务商核对；这些发现不改变任何计时结果。")

@@ -97,6 +97,7 @@ class Contract:
     sha256: str = ""
     roster_staff: tuple[RosterEntry, ...] = ()
     holiday_files: tuple[HolidayFile, ...] = ()
+    integrity: dict[str, Any] = field(default_factory=dict)
 
     # -- resident roster ---------------------------------------------------------------------
     def roster_on(self, d: dt.date) -> list[str]:
@@ -417,13 +418,54 @@ def _parse_contract(path: Path, text: bytes) -> Contract:
     ncc = v.get(raw, "no_clock_categories", "no_clock_categories", list, required=False, default=[])
     roster, roster_staff = _roster(v, raw, signing)
 
+    integrity = _integrity(v, raw)
     return Contract(
         path=path, raw=raw, hospital=hospital, vendor=vendor, signing_date=signing, length_months=length,
         timezone=tz, seasons=tuple(seasons), extra_working_days=extra_w_d, extra_non_working_days=extra_n_d,
         clauses=clauses, systems=tuple(systems), no_clock_categories=tuple(str(c) for c in ncc),
         roster=roster, sha256=_sha256(text, holiday_files), roster_staff=roster_staff,
-        holiday_files=holiday_files,
+        holiday_files=holiday_files, integrity=integrity,
     )
+
+
+INTEGRITY_DEFAULTS = {
+    # prefix + date + serial, as the register numbers tickets (GD2025070001 = GD, 202507, 0001)
+    "number_pattern": r"(?P<prefix>[A-Za-z]*)(?P<date>\d{6}|\d{8})(?P<serial>\d{3,5})",
+    "late_entry_days": 10,       # a ticket first exported more than this many days after its month closed
+    "duplicate_minutes": 30,     # same department, system and description within this many minutes
+    "heaping_window_minutes": 2,  # the last N minutes before a limit against the N minutes before those
+    "heaping_min_count": 10,     # fewer stops than this in the two windows: no judgement
+    "heaping_p_value": 0.01,     # flagged when bunching this strong or stronger is this unlikely by chance
+}
+
+
+def _integrity(v: _V, raw: dict[str, Any]) -> dict[str, Any]:
+    """The ``integrity`` settings of the register checks (docs/contract-file.md), with defaults."""
+    r = v.get(raw, "integrity", "integrity", dict, required=False, default={})
+    unknown = sorted(set(r) - set(INTEGRITY_DEFAULTS))
+    if unknown:
+        v.fail(f"integrity.{unknown[0]}", "only the keys " + ", ".join(INTEGRITY_DEFAULTS))
+    out = dict(INTEGRITY_DEFAULTS)
+    pattern = v.get(r, "number_pattern", "integrity.number_pattern", str, required=False,
+                    default=INTEGRITY_DEFAULTS["number_pattern"])
+    try:
+        compiled = re.compile(pattern)
+    except re.error as e:
+        v.fail("integrity.number_pattern", f"a regular expression ({e})", pattern)
+    if "serial" not in compiled.groupindex:
+        v.fail("integrity.number_pattern", "a regular expression with a group (?P<serial>...) for the serial number",
+               pattern)
+    out["number_pattern"] = pattern
+    for key in ("late_entry_days", "duplicate_minutes", "heaping_window_minutes", "heaping_min_count"):
+        val = v.get(r, key, f"integrity.{key}", int, required=False, default=INTEGRITY_DEFAULTS[key])
+        v.positive(val, f"integrity.{key}")
+        out[key] = val
+    pv = v.get(r, "heaping_p_value", "integrity.heaping_p_value", float, required=False,
+               default=INTEGRITY_DEFAULTS["heaping_p_value"])
+    if not 0 < pv < 1:
+        v.fail("integrity.heaping_p_value", "a probability between 0 and 1", pv)
+    out["heaping_p_value"] = pv
+    return out
 
 
 def _sha256(text: bytes, holiday_files: tuple[HolidayFile, ...]) -> str:

@@ -302,4 +302,21 @@ CREATE TABLE IF NOT EXISTS third_party_costs (
 );
 """
 
-FINDINGS_TABLES = STAFFING_TABLES + INSPECTION_TABLES + COST_TABLES
+# register integrity (sla_lib/findings/integrity.py, docs/integrity.md): evidence, not clocks
+INTEGRITY_TABLES = """
+CREATE TABLE IF NOT EXISTS register_findings (
+    finding VARCHAR NOT NULL,          -- edited | vanished | number_gap | late_entry | duplicate_suspect | threshold_heaping | backfilled
+    month VARCHAR,                     -- YYYY-MM the finding belongs to (the ticket's, the punch's)
+    ticket_id VARCHAR,                 -- the ticket (number_gap: the missing number; backfilled: the person)
+    clause VARCHAR,                    -- threshold_heaping: the clause; edited: a clause the edit turned from breached to met
+    column_name VARCHAR,               -- edited: the column that changed
+    old_value VARCHAR,
+    new_value VARCHAR,
+    old_file VARCHAR, old_row INTEGER, -- the earlier export and row (vanished: where the ticket was)
+    new_file VARCHAR, new_row INTEGER, -- the later export and row (vanished: the export it is missing from)
+    after_close BOOLEAN,               -- edited: the later export was made after the ticket's month had closed
+    favours_vendor BOOLEAN,            -- edited: the change turns a breached clock into met
+    detail VARCHAR NOT NULL            -- the finding in one Chinese sentence
+);
+"""
+FINDINGS_TABLES = STAFFING_TABLES + INSPECTION_TABLES + COST_TABLES + INTEGRITY_TABLES
