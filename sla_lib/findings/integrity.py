@@ -64,7 +64,9 @@ def _edited(con, contract: Contract, as_of) -> list[dict]:
     rows = con.execute(f"""
         SELECT ticket_id, {", ".join(EDITED_COLUMNS)}, category, file_id, source_file, source_row, load_seq,
                export_as_of
-        FROM ticket_rows ORDER BY ticket_id, export_as_of NULLS FIRST, load_seq, source_row""").df()
+        FROM ticket_rows
+        WHERE ticket_id IN (SELECT ticket_id FROM ticket_rows GROUP BY 1 HAVING count(DISTINCT file_id) > 1)
+        ORDER BY ticket_id, export_as_of NULLS FIRST, load_seq, source_row""").df()
     if rows.empty:
         return []
     nxt = rows.groupby("ticket_id", sort=False).shift(-1)
@@ -138,7 +140,22 @@ def _vanished(con) -> list[dict]:
 
 def _number_gaps(con, contract: Contract) -> list[dict]:
     pattern = re.compile(contract.integrity["number_pattern"])
-    ids = [r[0] for r in con.execute("SELECT DISTINCT ticket_id FROM ticket_rows").fetchall()]
+    # only the sequences with a hole are read into Python: per prefix and date (every group of the
+    # pattern but the serial), fewer distinct serials than the span from the lowest to the highest
+    by_number = {i: name for name, i in pattern.groupindex.items()}
+    names = [by_number.get(i, f"_g{i}") for i in range(1, pattern.groups + 1)]  # DuckDB names groups by position
+    rx = contract.integrity["number_pattern"].replace("'", "''")
+    listed = "[" + ", ".join(f"'{n}'" for n in names) + "]"
+    key = ", ".join(f"m.{n}" for n in names if n != "serial") or "''"
+    ids = [r[0] for r in con.execute(f"""
+        WITH n AS (
+            SELECT ticket_id, [{key}] AS k, TRY_CAST(nullif(m.serial, '') AS BIGINT) AS serial
+            FROM (SELECT DISTINCT ticket_id, regexp_extract(ticket_id, '^(?:{rx})$', {listed}) AS m FROM ticket_rows)
+        ), holed AS (
+            SELECT k FROM n WHERE serial IS NOT NULL GROUP BY k
+            HAVING max(serial) - min(serial) + 1 > count(DISTINCT serial)
+        )
+        SELECT ticket_id FROM n WHERE serial IS NOT NULL AND k IN (SELECT k FROM holed)""").fetchall()]
     seqs: dict[tuple, dict[int, str]] = {}
     for t in ids:
         m = pattern.fullmatch(str(t))
@@ -201,22 +218,30 @@ def _late_entries(con, contract: Contract) -> list[dict]:
             for r in late.itertuples()]
 
 
-def _duplicates(con, contract: Contract) -> list[dict]:
+def _duplicates(con, contract: Contract) -> pd.DataFrame:
+    """Each ticket with the one before it of the same department, system and description (spaces
+    ignored) when that one was reported within M minutes: one finding per such pair, built in SQL
+    (a register may hold many)."""
     minutes = contract.integrity["duplicate_minutes"]
-    df = con.execute(f"""
-        SELECT a.ticket_id AS a_id, b.ticket_id AS b_id, a.reported_at, b.reported_at AS b_at, a.department,
-               a.system, a.source_file AS a_file, a.source_row AS a_row, b.source_file AS b_file, b.source_row AS b_row
-        FROM tickets a JOIN tickets b
-          ON a.department = b.department AND a.system = b.system
-         AND regexp_replace(a.description, '\\s+', '', 'g') = regexp_replace(b.description, '\\s+', '', 'g')
-         AND a.ticket_id < b.ticket_id
-         AND abs(epoch(b.reported_at) - epoch(a.reported_at)) <= {minutes * 60}
-        ORDER BY a.reported_at, a.ticket_id""").df()
-    return [dict(finding="duplicate_suspect", month=r.reported_at.strftime("%Y-%m"), ticket_id=r.a_id,
-                 old_file=r.a_file, old_row=int(r.a_row), new_file=r.b_file, new_row=int(r.b_row),
-                 detail=f"工单 {r.a_id} 与 {r.b_id}：同一科室（{r.department}）、同一系统、同样的描述，"
-                        f"相隔 {abs((r.b_at - r.reported_at).total_seconds()) / 60:.0f} 分钟，疑为重复登记。")
-            for r in df.itertuples()]
+    return con.execute(f"""
+        WITH t AS (
+            SELECT ticket_id, reported_at, department, system, source_file, source_row,
+                   lag(ticket_id) OVER w AS prev_id, lag(reported_at) OVER w AS prev_at,
+                   lag(source_file) OVER w AS prev_file, lag(source_row) OVER w AS prev_row
+            FROM tickets
+            WHERE department IS NOT NULL AND system IS NOT NULL AND description IS NOT NULL AND reported_at IS NOT NULL
+            WINDOW w AS (PARTITION BY department, system, regexp_replace(description, '\\s+', '', 'g')
+                         ORDER BY reported_at, ticket_id)
+        )
+        SELECT 'duplicate_suspect' AS finding, strftime(prev_at, '%Y-%m') AS month, prev_id AS ticket_id,
+               NULL AS clause, NULL AS column_name, NULL AS old_value, NULL AS new_value,
+               prev_file AS old_file, prev_row AS old_row, source_file AS new_file, source_row AS new_row,
+               CAST(NULL AS BOOLEAN) AS after_close, CAST(NULL AS BOOLEAN) AS favours_vendor,
+               '工单 ' || prev_id || ' 与 ' || ticket_id || '：同一科室（' || department || '）、同一系统、同样的描述，相隔 '
+               || CAST(round(epoch(reported_at - prev_at) / 60) AS BIGINT) || ' 分钟，疑为重复登记。' AS detail
+        FROM t WHERE prev_id IS NOT NULL AND prev_id <> ticket_id
+          AND epoch(reported_at - prev_at) <= {minutes * 60}
+        ORDER BY prev_at, prev_id""").df()
 
 
 def binomial_tail(k: int, n: int, p: float = 0.5) -> float:
@@ -284,10 +309,13 @@ def recompute(con, contract: Contract) -> None:
     if as_of is not None:
         found += _edited(con, contract, as_of)
     found += _vanished(con) + _number_gaps(con, contract) + _late_entries(con, contract)
-    found += _duplicates(con, contract) + _heaping(con, contract) + _backfilled(con)
-    if not found:
+    found += _heaping(con, contract) + _backfilled(con)
+    frames = [f for f in (pd.DataFrame(found).reindex(columns=COLUMNS) if found else None,
+                          _duplicates(con, contract)) if f is not None and len(f)]
+    if not frames:
         return
-    df = pd.DataFrame(found).reindex(columns=COLUMNS)
+    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    df = df.reindex(columns=COLUMNS)
     for c in ("old_row", "new_row"):
         df[c] = df[c].astype("Int64")
     for c in ("after_close", "favours_vendor"):
