@@ -101,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=config.REPORTS_DIR)
     _common(p)
 
+    p = sub.add_parser("statement", help="write the month's vendor statement: every breach, columns to answer")
+    p.add_argument("--month", required=True, help="YYYY-MM")
+    p.add_argument("--out", type=Path, default=config.REPORTS_DIR)
+    _common(p)
+
     p = sub.add_parser("status", help="what the database holds: files, rows, as_of")
     _common(p)
     return ap
@@ -226,6 +231,23 @@ def _dispatch(args) -> int:
 
         for p in builtin_presets().values():
             print(f"{p.name:24} {p.kind:12} {p.description}")
+        return 0
+
+    if args.cmd == "statement":
+        from sla_lib.reports.statement import write_statement
+        from sla_lib.rules.contract import load_contract
+        from sla_lib.rules.periods import parse_month
+        from sla_lib.store.db import open_db
+
+        month = parse_month(args.month)
+        con = open_db(args.db)
+        try:
+            path = write_statement(con, load_contract(args.contract), month, args.out / month / "vendor-statement.xlsx")
+            n = con.execute("SELECT count(*) FROM ticket_sla WHERE status = 'breached' AND month = ?",
+                            [month]).fetchall()[0][0]
+        finally:
+            con.close()
+        print(f"{n} breached clock(s) of {month}; wrote {path}")
         return 0
 
     if args.cmd == "render":

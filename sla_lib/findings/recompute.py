@@ -9,11 +9,12 @@ staffing tables. A new clause adds its module to :data:`STEPS`.
 
 from __future__ import annotations
 
-from sla_lib.findings import costs, inspections, integrity, staffing, tickets
+from sla_lib.findings import costs, disputes, inspections, integrity, staffing, tickets
 from sla_lib.rules.contract import Contract
 from sla_lib.store.db import transaction
 
-STEPS = (staffing.recompute, inspections.recompute, costs.recompute, integrity.recompute)  # after the tickets, in this order
+# after the tickets, in this order: the disputes first (they change clocks the others read)
+STEPS = (disputes.recompute, staffing.recompute, inspections.recompute, costs.recompute, integrity.recompute)
 
 
 def recompute_findings(con, contract: Contract) -> tuple[str | None, int]:

@@ -98,6 +98,7 @@ class Contract:
     roster_staff: tuple[RosterEntry, ...] = ()
     holiday_files: tuple[HolidayFile, ...] = ()
     integrity: dict[str, Any] = field(default_factory=dict)
+    dispute_window_working_days: int = 5
 
     # -- resident roster ---------------------------------------------------------------------
     def roster_on(self, d: dt.date) -> list[str]:
@@ -419,12 +420,18 @@ def _parse_contract(path: Path, text: bytes) -> Contract:
     roster, roster_staff = _roster(v, raw, signing)
 
     integrity = _integrity(v, raw)
+    d = v.get(raw, "disputes", "disputes", dict, required=False, default={})
+    unknown = sorted(set(d) - {"window_working_days"})
+    if unknown:
+        v.fail(f"disputes.{unknown[0]}", "only the key window_working_days")
+    window = v.get(d, "window_working_days", "disputes.window_working_days", int, required=False, default=5)
+    v.positive(window, "disputes.window_working_days")
     return Contract(
         path=path, raw=raw, hospital=hospital, vendor=vendor, signing_date=signing, length_months=length,
         timezone=tz, seasons=tuple(seasons), extra_working_days=extra_w_d, extra_non_working_days=extra_n_d,
         clauses=clauses, systems=tuple(systems), no_clock_categories=tuple(str(c) for c in ncc),
         roster=roster, sha256=_sha256(text, holiday_files), roster_staff=roster_staff,
-        holiday_files=holiday_files, integrity=integrity,
+        holiday_files=holiday_files, integrity=integrity, dispute_window_working_days=window,
     )
 
 

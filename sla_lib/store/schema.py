@@ -55,15 +55,20 @@ DELIVERABLE_COLUMNS = {  # 成果交付登记: period is 2026-03 or 2026-Q1
 COST_COLUMNS = {  # 第三方维修费用
     "ticket_id": "VARCHAR", "cost_date": "DATE", "vendor": "VARCHAR", "amount": "DOUBLE", "note": "VARCHAR",
 }
+DISPUTE_COLUMNS = {  # 申诉: the returned vendor statement, or any register with these columns
+    "ticket_id": "VARCHAR", "clause": "VARCHAR", "reason": "VARCHAR", "evidence": "VARCHAR",
+    "decision": "VARCHAR", "decided_by": "VARCHAR", "decided_at": "DATE", "filed_at": "DATE", "deadline": "DATE",
+}
 # Canonical kinds: columns, and the table every loaded row goes into.
 KIND_COLUMNS = {
     "tickets": TICKET_COLUMNS, "attendance": ATTENDANCE_COLUMNS, "punches": PUNCH_COLUMNS,
     "leave": LEAVE_COLUMNS, "inspections": INSPECTION_COLUMNS, "deliverables": DELIVERABLE_COLUMNS,
-    "costs": COST_COLUMNS,
+    "costs": COST_COLUMNS, "disputes": DISPUTE_COLUMNS,
 }
 KIND_TABLES = {
     "tickets": "ticket_rows", "attendance": "attendance_rows", "punches": "punch_rows", "leave": "leave_rows",
     "inspections": "inspection_rows", "deliverables": "deliverable_rows", "costs": "cost_rows",
+    "disputes": "dispute_rows",
 }
 KIND_TIMESTAMPS = {k: [c for c, t in cols.items() if t in ("TIMESTAMP", "DATE")] for k, cols in KIND_COLUMNS.items()}
 # Current rows of the other kinds (views named after the kind): a later export of the same key
@@ -73,6 +78,7 @@ KIND_KEYS = {
     "leave": ["person", "start_at"], "inspections": ["coalesce(inspection_id, system || '/' || start_date)"],
     "deliverables": ["deliverable_type", "period", "coalesce(title, '')"],
     "costs": ["ticket_id", "cost_date", "coalesce(vendor, '')", "amount"],
+    "disputes": ["ticket_id", "clause"],  # the newest decision for a (ticket, clause) wins; every one is kept
 }
 
 OTHER_KIND_TABLES = "".join(
@@ -319,4 +325,18 @@ CREATE TABLE IF NOT EXISTS register_findings (
     detail VARCHAR NOT NULL            -- the finding in one Chinese sentence
 );
 """
-FINDINGS_TABLES = STAFFING_TABLES + INSPECTION_TABLES + COST_TABLES + INTEGRITY_TABLES
+# disputes (sla_lib/findings/disputes.py, docs/disputes.md)
+DISPUTE_TABLES = """
+CREATE TABLE IF NOT EXISTS dispute_outcomes (
+    ticket_id VARCHAR NOT NULL,
+    clause VARCHAR NOT NULL,           -- response | resolution | onsite_arrival | onsite_fix
+    month VARCHAR,                     -- YYYY-MM of the ticket
+    status_before VARCHAR,             -- the clock's status before the dispute (breached, …)
+    outcome VARCHAR NOT NULL,          -- upheld (采纳: the clock is excluded) | rejected (驳回) | pending (待裁定)
+    reason VARCHAR, evidence VARCHAR, decided_by VARCHAR, decided_at DATE, filed_at DATE, deadline DATE,
+    late BOOLEAN NOT NULL,             -- filed after the deadline (still decided)
+    decisions INTEGER NOT NULL,        -- decisions loaded for this (ticket, clause); the newest counts
+    source_file VARCHAR, source_row INTEGER
+);
+"""
+FINDINGS_TABLES = STAFFING_TABLES + INSPECTION_TABLES + COST_TABLES + INTEGRITY_TABLES + DISPUTE_TABLES
