@@ -347,3 +347,37 @@ def test_two_renders_started_from_one_folder_at_once_use_their_own_kernel_socket
         out = nbformat.read(tmp_path / f"out{i}.ipynb", as_version=4)
         assert out.cells[0].outputs[0]["text"] == "42\n"
     assert not list(tmp_path.glob("kernel-ipc*"))  # nothing in the working directory
+
+
+# -- the print edition to sign (issue 13) ------------------------------------------------------------------------
+def test_the_print_edition_beside_the_report_holds_every_breach_and_the_sign_off(rendered):
+    path = rendered["out"] / MONTH / "monthly-print.html"
+    html = path.read_text(encoding="utf-8")
+    page = assert_offline(html)
+    assert "<script" not in html and "plotly" not in html.lower()
+    rec = json.loads((rendered["out"] / MONTH / "report.json").read_text(encoding="utf-8"))
+    assert "monthly-print.html" in rec["files"]
+    con = sdb.connect(rendered["db"], read_only=True)
+    try:
+        n = con.execute("SELECT count(*) FROM ticket_sla WHERE month = ? AND status = 'breached'", [MONTH]).fetchall()[0][0]
+    finally:
+        con.close()
+    assert f"二、超时清单（{n} 项）" in html and n == 5
+    assert "信息科" in html and "服务商" in html and html.count("签字：") == 2 and html.count("日期：") == 2
+    assert "size: A4" in html and page is not None
+
+
+@pytest.mark.skipif(_chromium() is None, reason="chromium is not installed")
+def test_the_print_edition_fits_on_a_few_a4_pages(rendered, tmp_path):
+    pdf = tmp_path / "print.pdf"
+    profile = tempfile.mkdtemp(prefix="sla-chromium-")
+    try:
+        proc = subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                               f"--user-data-dir={profile}", f"--print-to-pdf={pdf}",
+                               (rendered["out"] / MONTH / "monthly-print.html").resolve().as_uri()],
+                              capture_output=True, text=True, timeout=180)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    assert proc.returncode == 0 and pdf.exists(), proc.stderr[-2000:]
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
+    assert 1 <= pages <= 4, pages

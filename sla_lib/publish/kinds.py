@@ -16,7 +16,7 @@ from typing import Any
 
 from sla_lib.errors import SlaError
 from sla_lib.publish import fingerprints
-from sla_lib.reports import export, quarterly, review
+from sla_lib.reports import export, print_edition, quarterly, review
 from sla_lib.reports.monthly import months_available
 from sla_lib.rules import periods as P
 from sla_lib.rules.contract import Contract
@@ -86,9 +86,15 @@ def _year_workbook(con, contract: Contract, period: str, folder: Path) -> list[s
     return ["contract-year-review.xlsx"]
 
 
+def _print_edition(con, contract: Contract, period: str, folder: Path) -> list[str]:
+    """The few A4 pages to sign beside the monthly report (reports/print_edition.py)."""
+    return [print_edition.write_print_edition(con, contract, period, folder)]
+
+
 REPORT_KINDS: dict[str, ReportKind] = {k.name: k for k in (
     ReportKind("monthly", "月度报告", "monthly_report.ipynb", "monthly-report", "month",
-               lambda con, contract: months_available(con), fingerprints.monthly_fingerprints),
+               lambda con, contract: months_available(con), fingerprints.monthly_fingerprints,
+               extra=_print_edition),
     ReportKind("quarterly", "季度报告", "quarterly_report.ipynb", "quarterly-report", "quarter",
                lambda con, contract: quarterly.quarters_available(con),
                lambda con, contract: fingerprints.kind_fingerprints(con, contract, "quarterly")),
