@@ -232,7 +232,8 @@ def test_a_new_export_rerenders_only_the_months_it_changes(archive, year):
     assert renders(text) == [("monthly", "2025-10", "changed")]
     after = snapshot(out)
     changed = sorted(k for k in after if after[k] != before.get(k))
-    assert changed == ["2025-10/monthly-report.html", "2025-10/monthly-report.ipynb", "2025-10/report.json"]
+    assert changed == ["2025-10/monthly-print.html", "2025-10/monthly-report.html", "2025-10/monthly-report.ipynb",
+                       "2025-10/report.json"]
     rec = records(out)["2025-10"]
     assert rec["as_of"] == "2026-07-03 11:28:00"
     new = [f for f in rec["inputs"] if f["source_file"].endswith("补登工单_2025-10.csv")]
