@@ -349,3 +349,40 @@ def test_kill_9_during_one_of_three_scheduled_loads_while_readers_watch(tmp_path
     assert files_in(db) == ["工单_1.csv", "工单_2.csv", "工单_4.csv"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".sla.duckdb.")] == []
     assert dbm.current_file(db) == db
+
+
+def test_where_an_open_file_cannot_be_replaced_new_states_wait_under_names_of_their_own(tmp_path):
+    """The Windows case, simulated on this Linux machine: the rename over the published file fails
+    as Windows fails it while a reader holds the file (PermissionError). Each new state then waits
+    under a new name (never replacing a file a reader may hold), every reader reads the newest, and
+    the first rename that succeeds puts it in place and removes the waiting ones."""
+    db = tmp_path / "sla.duckdb"
+    ingest([write_csv(tmp_path / "a.csv", tickets(3, "A"))], db, CONTRACT, echo=lambda *_: None)
+    reader = sla_lib.open_db(db)
+    assert reader.execute("SELECT count(*) FROM tickets").fetchall() == [(3,)]
+
+    def held_open(src, dst):
+        if Path(dst) == db:
+            raise PermissionError(13, "The process cannot access the file because it is being used by another process")
+        os.replace(src, dst)
+
+    said = []
+    for n, rows in ((1, 5), (2, 7)):
+        new = tmp_path / f".sla.duckdb.test{n}.new"
+        shutil.copyfile(dbm.current_file(db), new)
+        con = duckdb.connect(str(new))
+        con.execute("INSERT INTO meta VALUES (?, ?)", [f"state{n}", str(rows)])
+        con.close()
+        got = dbm._publish(new, db, said.append, replace=held_open, retries=1)
+        assert got == tmp_path / f"sla.duckdb.pending-{n}" and dbm.current_file(db) == got
+        assert reader.execute(f"SELECT value FROM meta WHERE key = 'state{n}'").fetchall() == [(str(rows),)]
+    assert "held open by a reader" in said[0] and sorted(p.name for p in dbm.pending_paths(db)) == [
+        "sla.duckdb.pending-1", "sla.duckdb.pending-2"]
+    # the reader lets go; the next run's rename succeeds: the newest state is in place, nothing waits
+    new = tmp_path / ".sla.duckdb.test3.new"
+    shutil.copyfile(dbm.current_file(db), new)
+    assert dbm._publish(new, db, said.append, retries=1) == db
+    assert dbm.pending_paths(db) == [] and dbm.current_file(db) == db
+    assert reader.execute("SELECT value FROM meta WHERE key IN ('state1', 'state2') ORDER BY 1").fetchall() == [
+        ("5",), ("7",)]
+    reader.close()

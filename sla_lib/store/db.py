@@ -14,8 +14,9 @@ published file ``data/processed/sla.duckdb`` is never written in place:
   :func:`open_db` (``sla_lib.open_db``, the documented way) re-opens the newest state on its next
   query after a publication;
 - on Windows, a file that is open cannot be replaced: when the rename fails because a reader holds
-  the published file, the new state is kept as ``sla.duckdb.pending`` and published by a later
-  run; :func:`open_db` and every ``sla`` command read the pending state meanwhile (it is newer).
+  the published file, the new state is kept under a name of its own, ``sla.duckdb.pending-<n>``,
+  and published by a later run; :func:`open_db` and every ``sla`` command read the newest pending
+  state meanwhile.
 """
 
 from __future__ import annotations
@@ -43,8 +44,12 @@ _READ_ONLY = ("read-only file system", "permission denied", "access is denied")
 
 
 # -- which file holds the current state ------------------------------------------------------------------
-def pending_path(path: Path) -> Path:
-    return Path(f"{path}.pending")
+def pending_paths(path: Path) -> list[Path]:
+    """The states waiting to be put in place (Windows), oldest first: ``sla.duckdb.pending-<n>``."""
+    def n(p: Path) -> int:
+        tail = p.name.rsplit("-", 1)[-1]
+        return int(tail) if tail.isdigit() else -1
+    return sorted(Path(path).parent.glob(f"{Path(path).name}.pending-*"), key=n)
 
 
 def lock_path(path: Path) -> Path:
@@ -53,20 +58,21 @@ def lock_path(path: Path) -> Path:
 
 def current_file(path: str | Path) -> Path:
     """The file holding the newest published state of database ``path``: ``path`` itself, or the
-    newer ``path.pending`` a Windows reader kept from being renamed into place. A report being
-    rendered reads its pinned snapshot instead (:func:`snapshot`)."""
+    newest ``path.pending-<n>`` that a Windows reader kept from being renamed into place. A report
+    being rendered reads its pinned snapshot instead (:func:`snapshot`)."""
     path = Path(path)
     pinned = json.loads(os.environ.get(PINS_ENV) or "{}").get(str(path.resolve()))
     if pinned and Path(pinned).exists():
         return Path(pinned)
-    pending = pending_path(path)
-    try:
-        if pending.stat().st_mtime_ns >= path.stat().st_mtime_ns:
-            return pending
+    waiting = pending_paths(path)
+    if not waiting:
+        return path
+    try:  # a pending state left after a later publication (it was open then) is older: not current
+        if path.exists() and path.stat().st_mtime_ns > waiting[-1].stat().st_mtime_ns:
+            return path
     except FileNotFoundError:
-        if pending.exists() and not path.exists():
-            return pending
-    return path
+        pass
+    return waiting[-1]
 
 
 def is_database_file(path: Path) -> bool:
@@ -308,22 +314,31 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _publish(new: Path, path: Path, echo) -> Path:
-    """Rename the finished copy over the published name; on Windows, while a reader holds the
-    published file, keep it as ``.pending`` (published by a later run)."""
+def _publish(new: Path, path: Path, echo, replace=os.replace, retries: int | None = None) -> Path:
+    """Rename the finished copy over the published name. Where an open file cannot be replaced
+    (Windows, while a reader holds ``sla.duckdb``), the copy is kept under a new name of its own,
+    ``sla.duckdb.pending-<n>``, which no reader can have open: every reader opens the newest of
+    those, and a later run puts the newest in place and removes the others it can."""
     _fsync(new)
-    for attempt in range(10 if os.name == "nt" else 1):
+    retries = (10 if os.name == "nt" else 1) if retries is None else retries
+    for attempt in range(retries):
         try:
-            os.replace(new, path)
-            pending_path(path).unlink(missing_ok=True)
+            replace(new, path)
+            for old in pending_paths(path):
+                try:
+                    old.unlink()
+                except OSError:  # still open by a reader (Windows): removed by a later run
+                    pass
             _fsync(path.parent)
             return path
         except PermissionError:
-            if os.name != "nt":
+            if os.name != "nt" and retries == 1 and replace is os.replace:
                 raise
             time.sleep(0.1 * (attempt + 1))
-    pending = pending_path(path)
-    os.replace(new, pending)
+    waiting = pending_paths(path)
+    last = waiting[-1].name.rsplit("-", 1)[-1] if waiting else "0"
+    pending = path.with_name(f"{path.name}.pending-{int(last) + 1 if last.isdigit() else 1}")
+    replace(new, pending)
     echo(f"  ~ {path}: held open by a reader, so the new state waits in {pending.name}; "
          "sla commands and sla_lib.open_db() read it, and the next run puts it in place")
     return pending
