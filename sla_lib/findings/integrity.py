@@ -102,7 +102,8 @@ def _edited(con, contract: Contract, as_of) -> list[dict]:
             a, b = _text(old[c].iloc[i]), _text(new[c].iloc[i])
             detail = (f"工单 {old['ticket_id'].iloc[i]} 的{COLUMN_LABELS[c]}在两次导出之间被改动：{a or '空'} → {b or '空'}"
                       + ("（月份结束后的导出中改动）" if after_close else "")
-                      + (f"；改动使 {clauses} 由超时变为达标" if clauses else "") + "。")
+                      + (f"；改动使{'、'.join(contract.clauses[x]['title'] for x in clauses.split(','))}由超时变为达标"
+                         if clauses else "") + "。")
             out.append(dict(finding="edited", month=month, ticket_id=old["ticket_id"].iloc[i], clause=clauses,
                             column_name=c, old_value=a, new_value=b, old_file=old["source_file"].iloc[i],
                             old_row=int(old["source_row"].iloc[i]), new_file=new["source_file"].iloc[i],

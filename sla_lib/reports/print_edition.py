@@ -41,15 +41,20 @@ def print_html(con, contract: Contract, month: str, footer: str = "") -> str:
     summary = monthly.clause_summary(con, contract, month)
     keep = [c for c in summary.columns if c not in ("合同承诺", "条款编号")]
     breaches = monthly.breach_list(con, contract, month).drop(columns=["超时（分钟）", "暂定"], errors="ignore")
+    numbers = iter("一二三四五六七八")
+
+    def h2(text: str) -> str:
+        return f"<h2>{next(numbers)}、{e(text)}</h2>"
+
     parts = [
         f"<h1>{e(contract.hospital)} 运维服务月度对账（{e(month_label_zh(month))}）</h1>",
         f"<p class='meta'>服务商：{e(contract.vendor or '—')}　｜　本期工单：{o['tickets']} 张　｜　数据截至：{e(str(o['as_of'] or '—'))}</p>",
-        "<h2>一、各条款达标情况</h2>", _table(summary[keep], "本月没有计时。"),
-        f"<h2>二、超时清单（{len(breaches)} 项）</h2>", _table(breaches, "本月没有超时的计时。"),
+        h2("各条款达标情况"), _table(summary[keep], "本月没有计时。"),
+        h2(f"超时清单（{len(breaches)} 项）"), _table(breaches, "本月没有超时的计时。"),
     ]
     if statement.has_disputes(con):
-        parts += ["<h2>三、申诉与裁定</h2>", _table(statement.dispute_summary(con, contract, month), "本月没有申诉。")]
-    parts.append("<h2>四、驻场人员考勤与月度工作记录</h2>")
+        parts += [h2("申诉与裁定"), _table(statement.dispute_summary(con, contract, month), "本月没有申诉。")]
+    parts.append(h2("驻场人员考勤与月度工作记录"))
     if staffing.has_attendance(con, month):
         parts.append(_table(staffing.findings_list(con, contract, month), "本月没有考勤问题。"))
     else:
@@ -57,7 +62,7 @@ def print_html(con, contract: Contract, month: str, footer: str = "") -> str:
     if staffing.has_record_register(con):
         parts.append(_table(monthly_record(con, contract, month), "本月没有月度工作记录。"))
     reg = monthly.register_list(con, month)[["类型", "工单号", "说明", "原导出", "新导出"]]
-    parts += [f"<h2>五、登记数据可信度（{len(reg)} 项）</h2>", _table(reg, "本月没有登记数据可信度问题。")]
+    parts += [h2(f"登记数据可信度（{len(reg)} 项）"), _table(reg, "本月没有登记数据可信度问题。")]
     parts.append(
         "<table class='sign'><tr><th colspan='2'>信息科</th><th colspan='2'>服务商</th></tr>"
         "<tr><td>签字：</td><td>日期：</td><td>签字：</td><td>日期：</td></tr></table>")
