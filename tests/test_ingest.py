@@ -396,3 +396,42 @@ def test_presets_suggest_writes_a_preset_that_loads_a_register_no_builtin_preset
         ("BZ-001", dt.datetime(2026, 3, 5, 8, 7), dt.datetime(2026, 3, 5, 8, 20), dt.datetime(2026, 3, 5, 15, 0)),
         ("BZ-002", dt.datetime(2026, 3, 14, 9, 0), dt.datetime(2026, 3, 14, 9, 45), None),
         ("BZ-003", dt.datetime(2026, 3, 31, 22, 10), dt.datetime(2026, 3, 31, 22, 25), dt.datetime(2026, 4, 1, 9, 0))]
+
+
+@pytest.mark.parametrize("values, expected", [
+    (["20-09-29 星期二", "20-09-30 星期三"], "ymd"),  # DingTalk: a two-digit year first (2029-09-20 would be ahead)
+    (["2026/02/28 星期六"], "ymd"),
+    (["14/03/2026 09:00", "05/03/2026 08:07"], "dmy"),
+    (["03/14/2026"], "mdy"),
+    (["05/03/2026 08:07"], None),  # 5 March or 3 May: left to the analyst
+])
+def test_presets_suggest_guesses_the_date_order_only_when_one_order_fits(values, expected):
+    import datetime as dt
+
+    from sla_lib.load.suggest import _guess_order
+
+    assert _guess_order(values, today=dt.date(2026, 12, 1))[0] == expected
+
+
+def test_presets_suggest_joins_a_time_column_to_its_date_under_a_two_level_header(tmp_path):
+    from sla_lib.load.suggest import write_suggestion
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["每日统计表 统计日期：2026-03-30 至 2026-03-31"])
+    ws.append(["报表生成时间：2026-03-04 20:47"])
+    ws.append(["姓名", "考勤组", "日期", "上班1", None, "下班1", None])
+    ws.append([None, None, None, "打卡时间", "打卡结果", "打卡时间", "打卡结果"])
+    # two-digit years first: 26-03-30 read day first would be 2030-03-26, not yet come
+    ws.append(["李工", "驻场", "26-03-30 星期一", "08:24", "正常", "17:41", "正常"])
+    ws.append(["王工", "驻场", "26-03-30 星期一", "08:35", "迟到5分钟", None, "缺卡"])
+    f = tmp_path / "考勤报表.xlsx"
+    wb.save(f)
+    target, sug = write_suggestion(f, tmp_path / "presets", "daily", kind="attendance")
+    assert sug.header_row == 4 and sug.date_order == "ymd"
+    assert sug.split == {"check_in": ("日期", "上班1打卡时间"), "check_out": ("日期", "下班1打卡时间")}
+    res = ingest([f], tmp_path / "sla.duckdb", CONTRACT, preset=str(target), echo=lambda *_: None)
+    assert (res.files[0].rows_read, res.files[0].rows_loaded, res.files[0].rows_rejected) == (2, 2, 0)
+    assert q(tmp_path / "sla.duckdb", "SELECT person, work_date, check_in, check_out FROM attendance_rows ORDER BY 1") == [
+        ("李工", dt.date(2026, 3, 30), dt.datetime(2026, 3, 30, 8, 24), dt.datetime(2026, 3, 30, 17, 41)),
+        ("王工", dt.date(2026, 3, 30), dt.datetime(2026, 3, 30, 8, 35), None)]

@@ -12,6 +12,7 @@ for the analyst to read and confirm, then used with ``sla ingest FILE --preset p
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ class Suggestion:
     date_order: str | None = None
     date_note: str = ""
     required: list[str] = field(default_factory=list)
+    split: dict[str, tuple[str, str]] = field(default_factory=dict)  # canonical -> (date header, time header)
 
 
 def _synonyms(kind: str | None) -> dict[str, dict[str, str]]:
@@ -47,6 +49,10 @@ def _synonyms(kind: str | None) -> dict[str, dict[str, str]]:
             for canon, names in p.columns.items():
                 for n in names:
                     out.setdefault(p.kind, {}).setdefault(norm_header(n), canon)
+            for canon, spec in p.split_columns.items():  # the time half (上班1打卡时间), not a bare 时间
+                for n in spec["time"]:
+                    if len(norm_header(n)) >= 4:
+                        out.setdefault(p.kind, {}).setdefault(norm_header(n), canon)
     return out
 
 
@@ -79,26 +85,39 @@ def _header_candidates(head: list[list]) -> list[tuple[int, list[str]]]:
     return out
 
 
-def _guess_order(values: list[str]) -> tuple[str | None, str]:
-    firsts, seconds, ymd = [], [], 0
+def _guess_order(values: list[str], today: dt.date | None = None) -> tuple[str | None, str]:
+    """The field order under which every date value is a real date in a plausible year (2000 to
+    next year), when exactly one order does that; else None with the reason."""
+    today = today or dt.date.today()
+    triples = []
     for v in values:
-        v = str(v).strip()
-        if re.match(r"^\d{4}[-/.年]", v):
-            ymd += 1
-            continue
-        m = re.match(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2,4})", v)
+        m = re.match(r"^\s*(\d{1,4})[-/.年](\d{1,2})[-/.月](\d{1,4})", str(v))
         if m:
-            firsts.append(int(m.group(1)))
-            seconds.append(int(m.group(2)))
-    if ymd and not firsts:
-        return "ymd", f"{ymd} value(s) start with a four-digit year"
-    if any(f > 12 for f in firsts):
-        return "dmy", "a first field above 12 (a day)"
-    if any(s > 12 for s in seconds):
-        return "mdy", "a second field above 12 (a day)"
-    if firsts:
-        return None, "dates like 05/03/2026 do not say which is the day: fill in dmy or mdy"
-    return None, "no date values seen"
+            triples.append(tuple(m.groups()))
+    if not triples:
+        return None, "no date values seen"
+
+    def fits(order: str) -> bool:
+        for a, b, c in triples:
+            y, mo, d = {"ymd": (a, b, c), "dmy": (c, b, a), "mdy": (c, a, b)}[order]
+            if len(y) not in (2, 4):
+                return False
+            year = int(y) + (2000 if len(y) == 2 else 0)
+            try:
+                day = dt.date(year, int(mo), int(d))
+            except ValueError:
+                return False
+            if not 2000 <= day.year <= today.year + 1:
+                return False
+        return True
+
+    orders = [o for o in ("ymd", "dmy", "mdy") if fits(o)]
+    if len(orders) == 1:
+        return orders[0], f"the only order that gives real dates in a plausible year ({len(triples)} values)"
+    if not orders:
+        return None, "no order reads every date value: check the values"
+    return None, (f"the values fit {' and '.join(orders)} alike (e.g. {'-'.join(triples[0])}): "
+                  f"fill in date_order yourself")
 
 
 def suggest(path: Path, kind: str | None = None, sheet: str | None = None) -> Suggestion:
@@ -131,11 +150,23 @@ def suggest(path: Path, kind: str | None = None, sheet: str | None = None) -> Su
             values += [r[0] for r in con.execute(
                 f"SELECT c{j} FROM sla_raw WHERE _row > ? AND c{j} IS NOT NULL LIMIT 200", [header_row]).fetchall()]
         order, note = _guess_order(values)
+        # a timestamp column holding times of day only, beside a date column: a split column
+        split = {}
+        date_col = next((c for c, t in KIND_COLUMNS[k].items() if t == "DATE" and c in hits), None)
+        for c in ts_cols:
+            if KIND_COLUMNS[k][c] != "TIMESTAMP" or date_col is None:
+                continue
+            j = names.index(hits[c][0])
+            sample = [r[0] for r in con.execute(
+                f"SELECT c{j} FROM sla_raw WHERE _row > ? AND c{j} IS NOT NULL LIMIT 50", [header_row]).fetchall()]
+            if sample and all(re.fullmatch(r"\s*\d{1,2}:\d{2}(:\d{2})?\s*", str(v)) or str(v).strip() in ("--", "-", "")
+                              for v in sample):
+                split[c] = (hits[date_col][0], hits[c][0])
         required = next((p.required for p in builtin_presets().values() if p.kind == k and p.name.startswith("cn-")),
                         [])
         mapped_headers = {h for h, _ in hits.values()}
         return Suggestion(k, header_row, names, hits, [n for n in names if n and n not in mapped_headers],
-                          order, note, [r for r in required if r in hits])
+                          order, note, [r for r in required if r in hits], split)
     finally:
         con.close()
 
@@ -152,12 +183,16 @@ def to_yaml(s: Suggestion, name: str, source: Path) -> str:
         "columns:",
     ]
     for canon in KIND_COLUMNS[s.kind]:
-        if canon in s.mapping:
+        if canon in s.mapping and canon not in s.split:
             header, why = s.mapping[canon]
             lines.append(f"  {canon}: [{_quote(header)}]   # {why}")
     missing = [c for c in KIND_COLUMNS[s.kind] if c not in s.mapping and c != "system_raw"]
     if missing:
         lines.append(f"  # not found in this export: {', '.join(missing)}")
+    if s.split:
+        lines.append("split_columns:   # times of day beside a date column: joined")
+        for canon, (d, t) in s.split.items():
+            lines.append(f"  {canon}: {{date: [{_quote(d)}], time: [{_quote(t)}]}}   # {s.mapping[canon][1]}")
     if s.date_order:
         lines.append(f"date_order: {s.date_order}   # guessed: {s.date_note}")
     else:
