@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from sla_lib.store.db import table_exists
+
 ONSITE = ("onsite_arrival", "onsite_fix")
 CLAUSE_NAMES = {"onsite_arrival": "现场到达超时", "onsite_fix": "现场排除故障超时"}
 
@@ -37,8 +39,7 @@ def recompute(con, contract) -> None:
 
 
 def _exists(con) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'third_party_costs'"
-                            ).fetchall()[0][0])
+    return table_exists(con, "third_party_costs")
 
 
 def _where(months: list[str] | None) -> tuple[str, list]:

@@ -34,6 +34,7 @@ import pandas as pd
 from sla_lib.rules.calendar import calendar_for
 from sla_lib.rules.clocks import compute_clocks
 from sla_lib.rules.contract import Contract
+from sla_lib.store.db import table_exists
 from sla_lib.store.schema import TIMESTAMP_COLUMNS
 
 EDITED_COLUMNS = [*TIMESTAMP_COLUMNS, "system", "onsite", "exclusion"]
@@ -75,9 +76,10 @@ def _edited(con, contract: Contract, as_of) -> list[dict]:
     new["ticket_id"] = old["ticket_id"]
     if old.empty:
         return []
-    changed = {c: ~((old[c] == new[c]) | (old[c].isna() & new[c].isna())) for c in EDITED_COLUMNS}
-    any_change = np.logical_or.reduce([changed[c].to_numpy(dtype=bool) for c in EDITED_COLUMNS])
+    changed = {c: (~((old[c] == new[c]) | (old[c].isna() & new[c].isna()))).to_numpy(dtype=bool) for c in EDITED_COLUMNS}
+    any_change = np.logical_or.reduce(list(changed.values()))
     old, new = old[any_change].reset_index(drop=True), new[any_change].reset_index(drop=True)
+    changed = {c: m[any_change] for c, m in changed.items()}
     if old.empty:
         return []
     # which clocks the edit turned from breached to met (the two versions' clocks, same as_of)
@@ -97,7 +99,7 @@ def _edited(con, contract: Contract, as_of) -> list[dict]:
                            and new["export_as_of"].iloc[i] >= closes.iloc[i])
         clauses = favoured.get(str(i))
         for c in EDITED_COLUMNS:
-            if not changed[c].to_numpy(dtype=bool)[any_change][i]:
+            if not changed[c][i]:
                 continue
             a, b = _text(old[c].iloc[i]), _text(new[c].iloc[i])
             detail = (f"工单 {old['ticket_id'].iloc[i]} 的{COLUMN_LABELS[c]}在两次导出之间被改动：{a or '空'} → {b or '空'}"
@@ -286,8 +288,7 @@ def _heaping(con, contract: Contract) -> list[dict]:
 def _backfilled(con) -> list[dict]:
     out = []
     for table, when, kind in (("punches", "punched_at", "打卡"), ("attendance", "work_date", "考勤")):
-        exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchall()
-        if not exists[0][0]:
+        if not table_exists(con, table):
             continue
         df = con.execute(f"""SELECT person, {when} AS at, result, source_file, source_row FROM {table}
                              WHERE regexp_matches(result, '补卡') AND NOT regexp_matches(result, '补卡申请')

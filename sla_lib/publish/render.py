@@ -230,6 +230,13 @@ def _source_cell_number(executed, cell_index: int, source: str) -> tuple[int, st
     return number, first
 
 
+def _cell_failed(nb_in: Path, failed: Path, number: int, first: str, ename: str, evalue: str) -> RenderError:
+    """The one message for a failing cell, in a kernel or in this process."""
+    return RenderError(
+        f"{nb_in}: cell {number} failed ({first.strip()!s:.80}): {ename}: {evalue}. "
+        f"The partly executed notebook is {failed}; the previous report was left as it was.")
+
+
 # -- one report ------------------------------------------------------------------------------------------
 def _execute(nb_in: Path, parameters: dict, nb_dir: Path, failed: Path):
     """The executed notebook: in this process (:mod:`sla_lib.publish.execute`), or through papermill
@@ -246,11 +253,7 @@ def _execute(nb_in: Path, parameters: dict, nb_dir: Path, failed: Path):
         run.run(nb, cwd=nb_dir)
     except execute.CellError as e:
         _write_notebook(nb, failed)
-        number, first = _source_cell_number(nb, e.cell_index, e.source)
-        raise RenderError(
-            f"{nb_in}: cell {number} failed ({first.strip()!s:.80}): {e.ename}: {e.evalue}. "
-            f"The partly executed notebook is {failed}; the previous report was left as it was."
-        ) from None
+        raise _cell_failed(nb_in, failed, *_source_cell_number(nb, e.cell_index, e.source), e.ename, e.evalue) from None
     except Exception as e:
         raise RenderError(f"{nb_in}: could not be executed: {type(e).__name__}: {e}") from e
     return nb
@@ -278,10 +281,7 @@ def _execute_in_kernel(nb_in: Path, parameters: dict, nb_dir: Path, failed: Path
                 number, first = _source_cell_number(partial, e.cell_index, e.source)
             except Exception:  # the partial notebook only improves the message
                 number, first = e.cell_index + 1, e.source or ""
-            raise RenderError(
-                f"{nb_in}: cell {number} failed ({first.strip()!s:.80}): {e.ename}: {e.evalue}. "
-                f"The partly executed notebook is {failed}; the previous report was left as it was."
-            ) from None
+            raise _cell_failed(nb_in, failed, number, first, e.ename, e.evalue) from None
         except Exception as e:
             raise RenderError(f"{nb_in}: could not be executed: {type(e).__name__}: {e}") from e
         return nbformat.read(str(executed), as_version=4)

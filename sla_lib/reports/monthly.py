@@ -21,6 +21,7 @@ import pandas as pd
 from sla_lib.errors import SlaError
 from sla_lib.rules.contract import TICKET_CLAUSES, Contract
 from sla_lib.rules.periods import month_label_zh, parse_month
+from sla_lib.store.db import table_exists
 
 __all__ = [
     "TICKET_CLAUSES", "STATUS_LABELS", "BREAKDOWNS", "resolve_month", "months_available",
@@ -686,16 +687,11 @@ FINDING_LABELS = {
 }
 
 
-def _has_table(con, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                            [name]).fetchall()[0][0])
-
-
 def register_summary(con, month: str | list[str] | None) -> pd.DataFrame:
     """Findings about the register itself, counted per kind (every kind listed, zeros included),
     for a month, a list of months (a contract year) or everything."""
     counts = {}
-    if _has_table(con, "register_findings"):
+    if table_exists(con, "register_findings"):
         months = [parse_month(m) for m in ([month] if isinstance(month, str) else (month or []))]
         where, params = ("list_contains(?, month)", [months]) if month else ("TRUE", [])
         counts = dict(con.execute(f"SELECT finding, count(*) FROM register_findings WHERE {where} GROUP BY 1",
@@ -706,7 +702,7 @@ def register_summary(con, month: str | list[str] | None) -> pd.DataFrame:
 def register_list(con, month: str | None) -> pd.DataFrame:
     """Every finding of the month about the register, with both source rows."""
     cols = ["类型", "工单号", "说明", "原导出", "新导出", "月结后改动", "使超时变达标"]
-    if not _has_table(con, "register_findings"):
+    if not table_exists(con, "register_findings"):
         return pd.DataFrame(columns=cols)
     where, params = ("month = ?", [parse_month(month)]) if month else ("TRUE", [])
     df = _df(con, f"""SELECT finding, ticket_id, detail, old_file, old_row, new_file, new_row, after_close, favours_vendor

@@ -60,7 +60,7 @@ def print_html(con, contract: Contract, month: str, footer: str = "") -> str:
     else:
         parts.append("<p class='sla-empty'>本月没有考勤数据。</p>")
     if staffing.has_record_register(con):
-        parts.append(_table(monthly_record(con, contract, month), "本月没有月度工作记录。"))
+        parts.append(_table(staffing.monthly_record_table(con, contract, month), "本月没有月度工作记录。"))
     reg = monthly.register_list(con, month)[["类型", "工单号", "说明", "原导出", "新导出"]]
     parts += [h2(f"登记数据可信度（{len(reg)} 项）"), _table(reg, "本月没有登记数据可信度问题。")]
     parts.append(
@@ -71,10 +71,6 @@ def print_html(con, contract: Contract, month: str, footer: str = "") -> str:
     return ("<!DOCTYPE html><html lang='zh'><head><meta charset='utf-8'>"
             f"<title>{e(contract.hospital)} 运维服务月度对账 · {e(month)}</title><style>{CSS}</style></head><body>"
             + "".join(parts) + "</body></html>")
-
-
-def monthly_record(con, contract: Contract, month: str) -> pd.DataFrame:
-    return staffing.monthly_record_table(con, contract, month)
 
 
 def write_print_edition(con, contract: Contract, month: str, folder: Path, footer: str = "") -> str:

@@ -27,7 +27,7 @@ from sla_lib.rules.calendar import calendar_for
 from sla_lib.rules.clocks import compute_clocks
 from sla_lib.rules.contract import TICKET_CLAUSES, Contract
 from sla_lib.rules.periods import year_months
-from sla_lib.store.db import get_meta
+from sla_lib.store.db import get_meta, table_exists
 
 DEFAULT_SCORECARD = {"kept": 0.98, "partly_kept": 0.90}
 STATUS_LABELS = {"kept": "履行", "partly_kept": "部分履行", "not_kept": "未履行", "no_data": "无数据"}
@@ -91,11 +91,6 @@ def ticket_counts(con, contract: Contract, year: int) -> pd.DataFrame:
     return df
 
 
-def _table_exists(con, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                            [name]).fetchall()[0][0])
-
-
 def scorecard(con, contract: Contract, year: int) -> pd.DataFrame:
     """One row per clause: target, result, breaches, status (kept / partly kept / not kept)."""
     start, end = contract.contract_year_bounds(year)
@@ -105,13 +100,13 @@ def scorecard(con, contract: Contract, year: int) -> pd.DataFrame:
         c = counts.loc[cid]
         rows.append(_row(contract, cid, contract.threshold_text(cid), c["rate"], int(c["breached"]),
                          f"达标 {int(c['met'])}，超时 {int(c['breached'])}，未到期 {int(c['pending'])}"))
-    if _table_exists(con, "inspection_coverage"):
+    if table_exists(con, "inspection_coverage"):
         ins = con.execute("""SELECT count(*) FILTER (WHERE status = 'done'), count(*) FILTER (WHERE status NOT IN
                              ('done', 'not_yet_due')) FROM inspection_coverage WHERE contract_year = ?""",
                           [year]).fetchall()[0]
         rows.append(_row(contract, "inspection", "每系统每季度 1 次，≥ 3 个工作日", _rate(ins[0], ins[1]), ins[1],
                          f"已完成 {ins[0]} 项，未完成 {ins[1]} 项（系统 × 季度）"))
-    if _table_exists(con, "advice_reports"):
+    if table_exists(con, "advice_reports"):
         adv = con.execute("""SELECT count(*) FILTER (WHERE status = 'on_time'), count(*) FILTER (WHERE status IN
                              ('late', 'missing')) FROM advice_reports WHERE contract_year = ?""", [year]).fetchall()[0]
         rows.append(_row(contract, "advice_report", "每季度至少 1 份", _rate(adv[0], adv[1]), adv[1],
@@ -121,10 +116,10 @@ def scorecard(con, contract: Contract, year: int) -> pd.DataFrame:
         ("monthly_record", "monthly_records", "status = 'on_time'", "status IN ('late', 'missing')",
          "次月规定工作日内提交", "月"),
     ):
-        if _table_exists(con, table):
+        if table_exists(con, table):
             r = _staff_counts(con, table, ok, bad, start, end)
             rows.append(_row(contract, cid, target, _rate(r[0], r[1]), r[1], f"达标 {r[0]} 个{what}，未达标 {r[1]} 个{what}"))
-    if _table_exists(con, "third_party_costs"):
+    if table_exists(con, "third_party_costs"):
         t = costs.totals(con, year_months(contract, year))
         rows.append({"条款编号": "third_party", "条款": contract.clauses.get("third_party", {}).get("title", "第三方维修费用"),
                      "合同章节": contract.clauses.get("third_party", {}).get("section", ""),
@@ -392,7 +387,7 @@ def workbook_frames(con, contract: Contract, year: int) -> dict[str, pd.DataFram
     months = year_months(contract, year)
     breaches = pd.concat([report.breach_list(con, contract, m) for m in months], ignore_index=True)
     frames = {"评估表": scorecard(con, contract, year), "超时清单": breaches}
-    if _table_exists(con, "third_party_costs"):
+    if table_exists(con, "third_party_costs"):
         frames["第三方维修费用"] = costs.ledger(con, months)
     wi = what_if(con, contract, year)
     frames["假设时限"] = pd.DataFrame({

@@ -22,6 +22,7 @@ from sla_lib.findings.staffing import (
 from sla_lib.rules import periods
 from sla_lib.rules.calendar import calendar_for
 from sla_lib.rules.contract import Contract
+from sla_lib.store.db import table_exists
 
 __all__ = [
     "roster_changes", "has_attendance", "has_record_register", "attendance_through", "heatmap_frame",
@@ -48,14 +49,9 @@ def roster_changes(contract: Contract) -> pd.DataFrame:
 
 
 # -- report helpers (read the findings tables) ----------------------------------------------------------------------
-def _table_exists(con, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                            [name]).fetchall()[0][0])
-
-
 def has_attendance(con, month: str | None = None) -> bool:
     """True when the database holds attendance (in either shape); with ``month``, rows of that month."""
-    if not _table_exists(con, "staffing_days"):
+    if not table_exists(con, "staffing_days"):
         return False
     if month is None:
         return bool(con.execute("SELECT count(*) FROM staffing_days").fetchall()[0][0])
@@ -64,13 +60,13 @@ def has_attendance(con, month: str | None = None) -> bool:
 
 def has_record_register(con) -> bool:
     """True when monthly_records has rows (a deliverables register was loaded)."""
-    return _table_exists(con, "monthly_records") and bool(
+    return table_exists(con, "monthly_records") and bool(
         con.execute("SELECT count(*) FROM monthly_records").fetchall()[0][0])
 
 
 def attendance_through(con) -> dt.date | None:
     """The last date the attendance exports list."""
-    if not _table_exists(con, "staffing_days"):
+    if not table_exists(con, "staffing_days"):
         return None
     return con.execute("SELECT max(work_date) FROM staffing_days WHERE source IS NOT NULL").fetchall()[0][0]
 
@@ -265,7 +261,7 @@ def record_status_text(status: str, late_days) -> str:
 
 def monthly_record_table(con, contract: Contract, month: str | None = None) -> pd.DataFrame:
     """monthly_records up to and including ``month`` (all when None), in Chinese."""
-    if not _table_exists(con, "monthly_records"):
+    if not table_exists(con, "monthly_records"):
         return pd.DataFrame(columns=RECORD_TABLE_COLUMNS)
     where, params = ("WHERE period <= ?", [month]) if month else ("", [])
     r = con.execute(f"SELECT * FROM monthly_records {where} ORDER BY period", params).df()

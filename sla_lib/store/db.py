@@ -426,6 +426,12 @@ def writing(path: str | Path = config.DB_PATH, wait_seconds: float | None = None
         lock.release()
 
 
+def table_exists(con, name: str) -> bool:
+    """Whether the database holds a table or view ``name`` (older files may lack newer tables)."""
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                            [name]).fetchall()[0][0])
+
+
 def scalar(con, sql: str, params: list | None = None):
     """First column of the first row, or None. Reads the whole (small) result, which DuckDB 2
     requires before the connection can run anything else."""
