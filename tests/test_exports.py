@@ -16,6 +16,7 @@ from .conftest import query as q
 
 DATA = Path(__file__).parent / "data"
 WECOM = DATA / "wecom" / "上下班打卡_日报_20260201-20260228 (示例).xlsx"
+SETTLED = 1_767_225_600  # 2026-01-01 00:00 UTC: a modification time far in the past
 
 
 def _wecom_sheet(name: str) -> list[tuple]:
@@ -85,10 +86,8 @@ def test_a_wecom_workbook_in_the_exports_folder_loads_both_sheets(tmp_path):
     raw.mkdir()
     (raw / WECOM.name).write_bytes(WECOM.read_bytes())
     import os
-    import time
 
-    old = time.time() - 60
-    os.utime(raw / WECOM.name, (old, old))
+    os.utime(raw / WECOM.name, (SETTLED, SETTLED))  # copied long ago, not still arriving
     res = ingest([], tmp_path / "sla.duckdb", CONTRACT, raw_dir=raw, echo=lambda *_: None)
     assert sorted((f.kind, f.rows_read, f.rows_loaded, f.rows_rejected) for f in res.files) == [
         ("attendance", 392, 392, 0), ("punches", 459, 366, 93)]

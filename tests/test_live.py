@@ -32,6 +32,8 @@ from .test_ingest import HEADER, row, write_csv
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_ingest import generate  # noqa: E402
 
+SETTLED = 1_767_225_600  # 2026-01-01 00:00 UTC: a modification time far in the past (not still arriving)
+
 pytestmark = pytest.mark.long  # real processes and waits: started first (conftest)
 
 
@@ -64,9 +66,11 @@ con = sla_lib.open_db(db)                       # the documented way (a notebook
 plain = duckdb.connect(db, read_only=True)      # a plain client, as DBeaver or the DuckDB CLI would
 seen, plain_seen, errors = [], [], []
 print("ready", flush=True)
-stop, deadline = sys.argv[3], time.time() + 240
 import os
-while time.time() < deadline and not os.path.exists(stop):
+stop = sys.argv[3]
+for _ in range(12000):  # a cap (some minutes of 20 ms pauses) in case the test never says stop
+    if os.path.exists(stop):
+        break
     try:
         # one statement, one state (two statements may see two states: the next one sees a new load)
         seen.append(list(con.execute("SELECT (SELECT count(*) FROM ingest_log), (SELECT count(*) FROM tickets), "
@@ -77,6 +81,16 @@ while time.time() < deadline and not os.path.exists(stop):
     time.sleep(0.02)
 json.dump({"seen": seen, "plain": plain_seen, "errors": errors}, open(out, "w"))
 """
+
+
+def first_load(tmp_path: Path, rows: list[list]) -> tuple[Path, Path, Path]:
+    """A project under ``tmp_path`` whose first export is loaded: (exports folder, database, reports)."""
+    raw, db, out = tmp_path / "raw", tmp_path / "sla.duckdb", tmp_path / "reports"
+    raw.mkdir()
+    write_csv(raw / "工单_1.csv", rows)
+    first = sla("ingest", "--raw-dir", raw, "--db", db, "--contract", CONTRACT)
+    assert first.returncode == 0, first.stderr
+    return raw, db, out
 
 
 class Watcher:
@@ -103,11 +117,7 @@ class Watcher:
 
 
 def test_readers_held_open_never_stop_ingest_or_scheduled_and_the_documented_one_sees_new_data(tmp_path):
-    raw, db, out = tmp_path / "raw", tmp_path / "sla.duckdb", tmp_path / "reports"
-    raw.mkdir()
-    write_csv(raw / "工单_1.csv", tickets(30, "A"))
-    first = sla("ingest", "--raw-dir", raw, "--db", db, "--contract", CONTRACT)
-    assert first.returncode == 0, first.stderr
+    raw, db, out = first_load(tmp_path, tickets(30, "A"))
     watcher = Watcher(tmp_path, db)
     try:
         time.sleep(0.5)
@@ -261,9 +271,8 @@ def test_a_half_copied_export_is_skipped_then_loaded_whole(tmp_path):
     wb.save(tmp_path / "whole.xlsx")
     book = (tmp_path / "whole.xlsx").read_bytes()
     (raw / "工单_copy.xlsx").write_bytes(book[: len(book) * 2 // 3])
-    old = time.time() - 60
     for f in raw.iterdir():
-        os.utime(f, (old, old))
+        os.utime(f, (SETTLED, SETTLED))
     p = sla("ingest", "--raw-dir", raw, "--db", db, "--contract", CONTRACT)
     assert p.returncode == 0, p.stderr
     assert p.stdout.count("正在写入，下次再载入") >= 2 and "2 file(s) still being written" in p.stdout
@@ -271,7 +280,7 @@ def test_a_half_copied_export_is_skipped_then_loaded_whole(tmp_path):
     target.write_bytes(whole)  # the copy finished
     (raw / "工单_copy.xlsx").write_bytes(book)
     for f in raw.iterdir():
-        os.utime(f, (old, old))
+        os.utime(f, (SETTLED, SETTLED))
     p = sla("ingest", "--raw-dir", raw, "--db", db, "--contract", CONTRACT)
     assert p.returncode == 0 and "2 file(s) loaded" in p.stdout, p.stdout + p.stderr
     con = duckdb.connect(str(db), read_only=True)
@@ -307,11 +316,7 @@ def test_a_file_whose_size_still_changes_is_skipped(tmp_path):
 
 # -- kill -9 in the middle of a load, readers watching -------------------------------------------------------------
 def test_kill_9_during_one_of_three_scheduled_loads_while_readers_watch(tmp_path):
-    raw, db, out = tmp_path / "raw", tmp_path / "sla.duckdb", tmp_path / "reports"
-    raw.mkdir()
-    write_csv(raw / "工单_1.csv", tickets(25, "K"))
-    first = sla("ingest", "--raw-dir", raw, "--db", db, "--contract", CONTRACT)
-    assert first.returncode == 0, first.stderr
+    raw, db, out = first_load(tmp_path, tickets(25, "K"))
     watcher = Watcher(tmp_path, db)
     job = [sys.executable, "-m", "sla_lib", "scheduled", "--today", "2026-04-02", "--raw-dir", str(raw),
            "--db", str(db), "--contract", str(CONTRACT), "--out", str(out), "--kinds", "monthly"]
@@ -324,8 +329,9 @@ def test_kill_9_during_one_of_three_scheduled_loads_while_readers_watch(tmp_path
         generate(raw / "工单_3.csv", 150_000)
         time.sleep(1.2)
         p = subprocess.Popen(job, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-        deadline = time.time() + 60
-        while time.time() < deadline and not list(tmp_path.glob(".sla.duckdb.*.new")):
+        for _ in range(1200):  # the load has begun when its private copy appears
+            if list(tmp_path.glob(".sla.duckdb.*.new")):
+                break
             time.sleep(0.05)
         time.sleep(0.8)  # well inside the load
         os.kill(p.pid, signal.SIGKILL)

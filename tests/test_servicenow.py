@@ -23,10 +23,14 @@ def sn(tmp_path_factory):
     if not SAMPLE.exists():
         pytest.skip(f"{SAMPLE} not found: set SLA_SHARED_DIR to the folder holding data/ (CI lays shared/ beside "
                     "the clone)")
-    base = tmp_path_factory.mktemp("sn")
-    f = base / SAMPLE.name
-    shutil.copy(SAMPLE, f)
-    res = ingest([f], base / "sla.duckdb", CONTRACT, echo=lambda *_: None)  # preset inferred
+    return _load_copy(tmp_path_factory.mktemp("sn"), SAMPLE)
+
+
+def _load_copy(base, sample):
+    """A copy of ``sample`` loaded into a new database under ``base``, the preset inferred."""
+    f = base / sample.name
+    shutil.copy(sample, f)
+    res = ingest([f], base / "sla.duckdb", CONTRACT, echo=lambda *_: None)
     return {"base": base, "db": base / "sla.duckdb", "res": res}
 
 
@@ -75,11 +79,7 @@ ORIGINAL = __import__("pathlib").Path(__file__).parent / "data" / "servicenow" /
 
 @pytest.fixture(scope="module")
 def original(tmp_path_factory):
-    base = tmp_path_factory.mktemp("sn-original")
-    f = base / ORIGINAL.name
-    shutil.copy(ORIGINAL, f)
-    res = ingest([f], base / "sla.duckdb", CONTRACT, echo=lambda *_: None)  # preset inferred
-    return {"base": base, "db": base / "sla.duckdb", "res": res}
+    return _load_copy(tmp_path_factory.mktemp("sn-original"), ORIGINAL)
 
 
 def test_the_original_spelling_loads_every_row(original):
