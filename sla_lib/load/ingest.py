@@ -215,6 +215,14 @@ def expand_paths(paths: list[Path], raw_dir: Path) -> list[Path]:
     return out
 
 
+def _fit(raw: RawFile, p: Preset):
+    """How well preset ``p`` fits the file: (its header match, (every required column found,
+    columns mapped, the file name carries one of its hints)), the order presets are chosen by."""
+    m = match_header(raw.head, p)
+    hint = any(h.lower() in raw.path.name.lower() for h in p.file_name_hints)
+    return m, (not m.missing_required, len(m.mapping), hint)
+
+
 def choose_preset(raw: RawFile, kind: str | None, preset: str | None) -> tuple[Preset, object]:
     """The preset named, else the one whose headers the file matches (file name hints break ties)."""
     if preset:
@@ -223,11 +231,7 @@ def choose_preset(raw: RawFile, kind: str | None, preset: str | None) -> tuple[P
     candidates = [p for p in builtin_presets().values() if kind in (None, p.kind)]
     if not candidates:
         raise InputError(f"no preset for kind '{kind}'")
-    scored = []
-    for p in candidates:
-        m = match_header(raw.head, p)
-        hint = any(h.lower() in raw.path.name.lower() for h in p.file_name_hints)
-        scored.append((not m.missing_required, len(m.mapping), hint, p, m))
+    scored = [(*_fit(raw, p)[1], p, m) for p in candidates for m in [match_header(raw.head, p)]]
     scored.sort(key=lambda t: t[:3], reverse=True)
     if not scored[0][0]:  # nothing fits: explain against the preset the file name points to
         scored.sort(key=lambda t: (t[2], t[1]), reverse=True)
@@ -507,11 +511,9 @@ def _targets(con, path: Path, kind: str | None, preset: str | None, sheet: str |
             candidates = [get_preset(preset)] if preset else [p for p in builtin_presets().values()
                                                               if kind in (None, p.kind)]
             for p in candidates:
-                m = match_header(raw.head, p)
-                if not m.missing_required:
-                    named = p.sheet == name
-                    hint = any(h.lower() in path.name.lower() for h in p.file_name_hints)
-                    found.append(((named, len(m.mapping) + len(m.split), hint), name, p.name))
+                complete, size, hint = _fit(raw, p)[1]
+                if complete:
+                    found.append(((p.sheet == name, size, hint), name, p.name))
         finally:
             drop_raw(con, "sla_raw")
     if not found:
