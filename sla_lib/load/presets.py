@@ -6,6 +6,7 @@ live in ``sla_lib/presets/``; ``--preset`` also accepts a path to a YAML file.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,10 +52,21 @@ class Preset:
         return list(dict.fromkeys(out))
 
 
+# no column name is this long; a longer cell (a 1 MB description under the header rows that are
+# searched) is not normalised at all, so that a search for the header costs the same for any file
+_LONGEST_HEADER = 200
+
+
 def norm_header(h: str | None) -> str:
     if h is None:
         return ""
-    return re.sub(r"\s+", "", to_halfwidth(str(h))).lower()
+    h = str(h)
+    return _norm_header(h) if len(h) <= _LONGEST_HEADER else "\0"
+
+
+@functools.lru_cache(maxsize=4096)
+def _norm_header(h: str) -> str:
+    return re.sub(r"\s+", "", to_halfwidth(h)).lower()
 
 
 def load_preset_file(path: Path) -> Preset:
