@@ -17,7 +17,7 @@ import pytest
 
 from sla_lib.errors import SlaError
 from sla_lib.publish.archive import write_index
-from sla_lib.publish.render import RenderError, render_report
+from sla_lib.publish.render import RenderError, notebook_json, render_report
 from sla_lib.rules.contract import load_contract
 from sla_lib.store import db as sdb
 
@@ -160,6 +160,10 @@ def test_render_writes_report_files(rendered):
 
 def test_executed_notebook_keeps_plotly_bundle_and_parameters(rendered):
     nb = nbformat.read(str(rendered["out"] / MONTH / "monthly-report.ipynb"), as_version=4)
+    nbformat.validate(nb)  # the renderer writes its outputs without validating each one; the file is valid
+    # and it is the text nbformat writes
+    assert (rendered["out"] / MONTH / "monthly-report.ipynb").read_text(encoding="utf-8") == nbformat.v4.writes(nb) + "\n"
+    assert notebook_json(nb) == nbformat.v4.writes(nb)
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert len(injected) == 1 and f'month = "{MONTH}"' in injected[0].source
     bundles = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "display_data"]

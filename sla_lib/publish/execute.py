@@ -60,8 +60,9 @@ def inject_parameters(nb, parameters: dict) -> None:
     import nbformat
 
     source = "# Parameters\n" + "".join(f"{name} = {_literal(value)}\n" for name, value in parameters.items())
-    cell = nbformat.v4.new_code_cell(source=source)
-    cell.metadata["tags"] = [INJECTED_TAG]
+    # nbformat.v4.new_code_cell, without validating the cell against the schema
+    cell = nbformat.from_dict({"id": nbformat.v4.nbbase.random_cell_id(), "cell_type": "code", "execution_count": None,
+                               "metadata": {"tags": [INJECTED_TAG]}, "outputs": [], "source": source})
     cells = [c for c in nb.cells if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])]
     at = next((i + 1 for i, c in enumerate(cells) if "parameters" in c.get("metadata", {}).get("tags", [])), 0)
     nb.cells = [*cells[:at], cell, *cells[at:]]
@@ -107,7 +108,9 @@ class InProcessRunner:
         from IPython.core.interactiveshell import InteractiveShell
         from traitlets.config import Config
 
-        self._new_output = nbformat.v4.new_output
+        # an output as nbformat.v4.new_output makes it, without validating each one against the schema
+        # (tests/test_render.py validates the rendered notebooks)
+        self._new_output = lambda output_type, **fields: nbformat.from_dict({"output_type": output_type, **fields})
         self._outputs: list = []
         runner = self
 

@@ -4,10 +4,10 @@
 parameters ``month`` (``quarter``, ``contract_year``), ``db_path`` and ``contract_path`` injected as
 papermill injects them, in this process (:mod:`sla_lib.publish.execute`: an IPython shell, an
 empty namespace per report; inside a running IPython, e.g. JupyterLab, through papermill in a
-``python3`` kernel of this Python instead), then exports the executed notebook to HTML with the
-``sla_report`` nbconvert template (code hidden, plotly.js inlined once, nothing loaded from a
+``python3`` kernel of this Python instead), then writes the executed notebook as one offline HTML
+page (:mod:`sla_lib.publish.page`: code hidden, plotly.js inlined once, nothing loaded from a
 network). ``render_reports`` renders many in one go, with one helper process per other core.
-The exporter, its compiled template, plotly.js and the contract are made once per process.
+The page's stylesheets, plotly.js and the contract are read once per process.
 Outputs of one period live in ``reports/<period>/``:
 
 - ``monthly-report.ipynb``: the executed notebook (runs again unchanged under papermill);
@@ -28,7 +28,6 @@ import functools
 import hashlib
 import json
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -38,7 +37,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sla_lib import __version__, config
 from sla_lib.errors import SlaError
@@ -47,11 +45,7 @@ from sla_lib.publish.archive import write_index
 from sla_lib.rules.contract import load_contract
 from sla_lib.store.db import connect, snapshot
 
-__all__ = ["Outcome", "RenderError", "render_report", "render_reports", "notebook_to_html", "TEMPLATES_DIR"]
-
-TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-TEMPLATE_NAME = "sla_report"
-REMOVED_CELL_TAGS = ("parameters", "injected-parameters", "remove-cell")
+__all__ = ["Outcome", "RenderError", "render_report", "render_reports", "notebook_to_html", "notebook_json"]
 
 
 class RenderError(SlaError):
@@ -112,109 +106,21 @@ def _plotly_js() -> str:
     return get_plotlyjs()
 
 
-# what the page can show of an output; the rest (plotly's own JSON for JupyterLab) stays in the .ipynb only
-_SHOWN_MIMETYPES = ("text/html", "text/markdown", "image/svg+xml", "image/png", "image/jpeg", "text/latex",
-                    "text/plain")
-_DIV = re.compile(r'<div class="([^"]*)"([^>]*)>')
-_FOCUSABLE = {"jp-Cell-inputWrapper", "jp-OutputArea-output"}
-_NON_ASCII_ENTITY = re.compile(r"&#(\d+);")
-
-
-def _finish_page(html: str) -> str:
-    """What nbconvert's HTMLExporter did by parsing the whole page again with BeautifulSoup (and
-    what cost more than the rest of the export on a page carrying plotly.js): input and output
-    areas focusable (``tabindex="0"``), and text written as characters rather than the numeric
-    character references of the markdown renderer (``&#35199;`` is 西). The head (plotly.js) is
-    left as it is."""
-    head, sep, body = html.partition("</head>")
-    if not sep:
-        head, body = "", html
-
-    def focusable(m: re.Match) -> str:
-        if "tabindex" in m.group(2) or not _FOCUSABLE & set(m.group(1).split()):
-            return m.group(0)
-        return f'<div class="{m.group(1)}"{m.group(2)} tabindex="0">'
-
-    def char(m: re.Match) -> str:
-        code = int(m.group(1))
-        return chr(code) if code >= 0xA0 else m.group(0)
-
-    return head + sep + _NON_ASCII_ENTITY.sub(char, _DIV.sub(focusable, body))
-
-
-@functools.lru_cache(maxsize=1)
-def _exporter():
-    """The HTML exporter, made (and its template compiled) once per process.
-
-    nbconvert's HTMLExporter, except that the finished page is not parsed again with BeautifulSoup
-    only to mark the input and output areas focusable (``tabindex="0"``), which on a page carrying
-    plotly.js cost more than the rest of the export; the same attribute is set on the same elements
-    as the page is written."""
-    from nbconvert import HTMLExporter
-    from nbconvert.exporters.templateexporter import TemplateExporter
-    from nbconvert.filters.highlight import Highlight2HTML
-    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
-    from traitlets.config import Config
-
-    class ReportExporter(HTMLExporter):
-        def from_notebook_node(self, nb, resources=None, **kw):
-            langinfo = nb.metadata.get("language_info", {})
-            lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
-            self.register_filter("highlight_code", self.filters.get(
-                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
-            resources = self._init_resources(resources)
-            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
-                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
-            html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
-            return _finish_page(html), resources
-
-    c = Config()
-    c.HTMLExporter.exclude_input = True
-    c.HTMLExporter.exclude_input_prompt = True
-    c.HTMLExporter.exclude_output_prompt = True
-    c.HTMLExporter.language_code = "zh"
-    c.HTMLExporter.embed_images = True
-    c.TagRemovePreprocessor.enabled = True
-    c.TagRemovePreprocessor.remove_cell_tags = set(REMOVED_CELL_TAGS)
-    return ReportExporter(config=c, template_name=TEMPLATE_NAME, extra_template_basedirs=[str(TEMPLATES_DIR)])
-
-
-def _page_view(nb):
-    """A copy of ``nb`` holding only what the page shows (no plotly JSON, no removed cells)."""
-    import nbformat
-
-    cells = []
-    for cell in nb.cells:
-        if set(cell.get("metadata", {}).get("tags", [])) & set(REMOVED_CELL_TAGS):
-            continue
-        if cell.cell_type != "code":
-            cells.append(cell)
-            continue
-        outputs = []
-        for out in cell.get("outputs", []):
-            if "data" in out:
-                out = nbformat.from_dict({**out, "data": {k: v for k, v in out["data"].items() if k in _SHOWN_MIMETYPES}})
-            outputs.append(out)
-        cells.append(nbformat.from_dict({**cell, "outputs": outputs}))
-    return nbformat.from_dict({**nb, "cells": cells, "metadata": dict(nb.metadata)})
-
-
 def notebook_to_html(nb, title: str | None = None, footer: str = "") -> str:
-    """Export an executed notebook (NotebookNode or path) to one offline HTML page.
+    """Export an executed notebook (NotebookNode or path) to one offline HTML page
+    (:mod:`sla_lib.publish.page`).
 
     Code cells show their outputs only (no input, no prompts); cells tagged ``parameters``,
     ``injected-parameters`` or ``remove-cell`` are left out. plotly.js is inlined once in the head;
     require.js, MathJax, mermaid and widget scripts are not included.
     """
-    import nbformat
+    from sla_lib.publish import page
 
     if not hasattr(nb, "cells"):
-        nb = nbformat.read(str(nb), as_version=4)
-    view = _page_view(nb)
-    if title:
-        view.metadata["title"] = title
-    body, _ = _exporter().from_notebook_node(view, resources={"plotly_js": _plotly_js(), "report_footer": footer})
-    return body
+        nb = _read_notebook(Path(nb))
+    if title is None:
+        title = nb.get("metadata", {}).get("title") or "Notebook"
+    return page.notebook_page(nb, title, _plotly_js(), footer)
 
 
 def _file_sha256(path: Path) -> str:
@@ -289,26 +195,71 @@ def _execute_in_kernel(nb_in: Path, parameters: dict, nb_dir: Path, failed: Path
         shutil.rmtree(work, ignore_errors=True)
 
 
-_SOURCES: dict[tuple[str, int, int], Any] = {}
+_SOURCES: dict[tuple[str, int, int], str] = {}
 
 
 def _read_notebook(path: Path):
-    """A fresh copy of the source notebook (read from disk once per process while unchanged)."""
-    import copy
+    """A fresh copy of the source notebook (its text read from disk once per process while unchanged).
+
+    Read as nbformat's v4 reader reads it, without validating it against the schema each time
+    (``tests/test_render.py`` validates the rendered notebooks); another version goes through
+    ``nbformat.read``."""
+    import json
 
     import nbformat
 
     st = path.stat()
     key = (str(path), st.st_mtime_ns, st.st_size)
     if key not in _SOURCES:
-        _SOURCES[key] = nbformat.read(str(path), as_version=4)
-    return copy.deepcopy(_SOURCES[key])
+        _SOURCES[key] = path.read_text(encoding="utf-8")
+    text = _SOURCES[key]
+    if json.loads(text).get("nbformat") != 4:
+        return nbformat.read(str(path), as_version=4)
+    return nbformat.v4.reads(text)
+
+
+_SPLIT_MIMES = ("application/javascript", "image/svg+xml")
+
+
+def _split_bundle(data: dict) -> dict:
+    return {k: v.splitlines(True) if isinstance(v, str) and (k.startswith("text/") or k in _SPLIT_MIMES) else v
+            for k, v in data.items()}
+
+
+def notebook_json(nb) -> str:
+    """The notebook's file text exactly as ``nbformat.v4.writes`` writes it (multi-line text as lists
+    of lines, keys sorted, transient keys left out), without its deep copy of every output."""
+    import json
+
+    cells = []
+    for cell in nb["cells"]:
+        c = dict(cell)
+        if isinstance(c.get("source"), str):
+            c["source"] = c["source"].splitlines(True)
+        if "metadata" in c:
+            c["metadata"] = {k: v for k, v in c["metadata"].items() if k != "trusted"}
+        if "attachments" in c:
+            c["attachments"] = {k: _split_bundle(v) for k, v in c["attachments"].items()}
+        if c.get("cell_type") == "code":
+            outputs = []
+            for o in c.get("outputs", []):
+                o = dict(o)
+                if o.get("output_type") in ("execute_result", "display_data"):
+                    o["data"] = _split_bundle(o.get("data", {}))
+                elif o.get("output_type") == "stream" and isinstance(o.get("text"), str):
+                    o["text"] = o["text"].splitlines(True)
+                outputs.append(o)
+            c["outputs"] = outputs
+        cells.append(c)
+    meta = {k: v for k, v in nb.get("metadata", {}).items()
+            if k not in ("orig_nbformat", "orig_nbformat_minor", "signature")}
+    return json.dumps({**nb, "cells": cells, "metadata": meta}, indent=1, sort_keys=True, separators=(",", ": "),
+                      ensure_ascii=False)
 
 
 def _write_notebook(nb, path: Path) -> None:
-    import nbformat
-
-    path.write_text(nbformat.writes(nb, version=4) + "\n", encoding="utf-8")
+    """The notebook as nbformat writes it (the same text), without validating it again."""
+    path.write_text(notebook_json(nb) + "\n", encoding="utf-8")
 
 
 def render_report(kind_name: str, period: str | int, db: Path, contract_path: Path,
