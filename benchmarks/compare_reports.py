@@ -7,7 +7,9 @@ BeautifulSoup and written out again, so that markup spelt differently but meanin
 (attribute order, ``<br>`` or ``<br/>``, ``&#35199;`` or 西, blank lines) compares equal; then the
 time of rendering (the footer, the index's "rendered at") is left out. What remains must be equal.
 Each figure's data (the JSON given to ``Plotly.newPlot``) and each table are also compared on
-their own, so a difference is named precisely. Exit status 1 when any page differs.
+their own, so a difference is named precisely. A figure's arrays compare by their values: plotly.py
+writes a numpy array as a typed array (``{"dtype": "i2", "bdata": "pQGfAScA"}``), the report's
+figure JSON (``sla_lib.reports.figures``) as a list of numbers; both draw the same. Exit status 1 when any page differs.
 
 Used to check that a change to the renderer left every report as it was (docs/decisions.md,
 "Rendering in one process").
@@ -29,6 +31,31 @@ VOLATILE = [
 ]
 
 
+_DTYPES = {"i1": "b", "u1": "B", "i2": "h", "u2": "H", "i4": "i", "u4": "I", "i8": "q", "u8": "Q",
+           "f4": "f", "f8": "d"}
+
+
+def _values(value):
+    """A figure's JSON with every typed array (plotly.py's ``{"dtype", "bdata"[, "shape"]}``) as a list
+    (of lists, for a shape), and whole floats as ints (1.0 and 1 draw the same)."""
+    if isinstance(value, dict):
+        if set(value) in ({"dtype", "bdata"}, {"dtype", "bdata", "shape"}) and value["dtype"] in _DTYPES:
+            import array
+            import base64
+
+            flat = array.array(_DTYPES[value["dtype"]], base64.b64decode(value["bdata"])).tolist()
+            if "shape" in value:
+                rows, cols = (int(n) for n in str(value["shape"]).split(","))
+                flat = [flat[i * cols:(i + 1) * cols] for i in range(rows)]
+            return _values(flat)
+        return {k: _values(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_values(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _plots(script: str) -> list:
     """The arguments of every ``Plotly.newPlot(id, data, layout, config)`` in a script, parsed."""
     decoder, found, at = json.JSONDecoder(), [], 0
@@ -39,7 +66,7 @@ def _plots(script: str) -> list:
             while script[at] in " \t\r\n,":
                 at += 1
             value, at = decoder.raw_decode(script, at)
-            args.append(value)
+            args.append(_values(value))
         found.append(args)
     return found
 

@@ -120,6 +120,57 @@ def test_clock_histogram_limit_line_overflow_and_empty():
     assert empty.layout.annotations[0].text == "本期无数据"
 
 
+@pytest.mark.parametrize("grid", [
+    {"rows": 2, "cols": 2, "subplot_titles": ["a", "b", "c", "d"], "shared_xaxes": True, "vertical_spacing": 0.12,
+     "horizontal_spacing": 0.08},
+    {"rows": 4, "cols": 1, "subplot_titles": ["a", "", "c"], "vertical_spacing": 0.075, "horizontal_spacing": 0.08},
+    {"rows": 1, "cols": 4, "subplot_titles": ["a", "b", "c", "d"], "horizontal_spacing": 0.06},
+    {"rows": 3, "cols": 2},
+])
+def test_figure_json_equals_plotlys_own(grid):
+    """sla_lib.reports.figures builds what plotly's graph objects build, to the last digit."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from sla_lib.reports import figures
+
+    def plain(fig):
+        d = json.loads(figures.to_json(fig)) if isinstance(fig, figures.Figure) else json.loads(fig.to_json())
+        d["layout"].pop("template", None)
+        return d
+
+    ours, theirs = figures.subplots(**grid), make_subplots(**grid)
+    for fig, bar in ((ours, figures.Bar), (theirs, go.Bar)):
+        fig.add_trace(bar(x=["甲", "乙"], y=[1, 2], marker_color="#c62828", name="超时"), row=grid["rows"], col=1)
+        fig.update_layout(title_text="标题", legend_y=1.1, plot_bgcolor="#ffffff", margin={"t": 100})
+        fig.update_xaxes(type="category")
+        fig.update_yaxes(title_text="计时数", col=1)
+        fig.update_annotations(yshift=-2)
+    assert plain(ours) == plain(theirs)
+    assert ours.layout.title.text == "标题" and ours.data[0].marker.color == "#c62828"
+    # a limit line with its label, on a figure without subplots
+    ours, theirs = figures.Figure(), go.Figure()
+    for fig in (ours, theirs):
+        for i, position in enumerate(["top right", "bottom right", "top left"]):
+            fig.add_vline(x=20 + i, line_dash="dash", line_color="#37474f", line_width=2, annotation_text=f"{i} 分钟",
+                          annotation_position=position, annotation_font_color="#37474f")
+    assert plain(ours) == plain(theirs)
+
+
+def test_every_figure_of_a_month_is_valid_plotly(rendered):
+    """Each figure the report shows passes plotly's own schema check (go.Figure raises on any
+    property plotly does not know), with the report template it carries."""
+    import plotly.graph_objects as go
+
+    nb = nbformat.read(str(rendered["out"] / MONTH / "monthly-report.ipynb"), as_version=4)
+    bundles = [o.data["application/vnd.plotly.v1+json"] for c in nb.cells if c.cell_type == "code"
+               for o in c.outputs if "application/vnd.plotly.v1+json" in o.get("data", {})]
+    assert len(bundles) == len(FIGURES)
+    for b in bundles:
+        fig = go.Figure({"data": b["data"], "layout": b["layout"]})
+        assert fig.layout.template.layout.font.family.startswith('"Noto Sans CJK SC"')
+
+
 def test_table_html_escapes_and_formats():
     import pandas as pd
 

@@ -100,10 +100,10 @@ def _kernel_manager_class():
 # -- export ---------------------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=1)
 def _plotly_js() -> str:
-    """plotly.js, read once per process."""
-    from plotly.offline import get_plotlyjs
+    """plotly.js as plotly.py ships it (what ``plotly.offline.get_plotlyjs`` reads), once per process."""
+    import pkgutil
 
-    return get_plotlyjs()
+    return pkgutil.get_data("plotly", "package_data/plotly.min.js").decode("utf-8")
 
 
 def notebook_to_html(nb, title: str | None = None, footer: str = "") -> str:

@@ -1,6 +1,7 @@
 """Charts and tables of the reports, in one style.
 
-Palette: met green, breached red, pending grey. Labels are Chinese. Figures are plotly figures;
+Palette: met green, breached red, pending grey. Labels are Chinese. Figures are plotly.js figures
+built as JSON (:mod:`sla_lib.reports.figures`: plotly's figure API without its graph objects);
 :func:`show` displays one so that it works both in JupyterLab (plotly's own mime type) and in
 the offline HTML export (a ``text/html`` snippet that needs only the ``Plotly`` global, which
 the report template embeds once, inline). :func:`table` displays a DataFrame as a plain HTML
@@ -18,10 +19,9 @@ import re
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-import plotly.io as pio
 
 from sla_lib.findings.staffing import STATUS_LABELS
+from sla_lib.reports import figures as go
 from sla_lib.reports import monthly as report
 from sla_lib.rules.contract import TICKET_CLAUSES, Contract
 from sla_lib.rules.periods import month_label_zh
@@ -44,9 +44,8 @@ FONT_FAMILY = ('"Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "Pi
 FIG_PREFIX = "sla-fig-"
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
-# plotly_white (as plotly loads its own templates: unvalidated; a validated copy costs 70 ms per process)
-TEMPLATE = go.layout.Template(pio.templates["plotly_white"].to_plotly_json(), _validate=False)
-TEMPLATE.layout.update(
+# plotly_white with the report's fonts, colours and margins, on every report figure (as plotly's default template)
+TEMPLATE = go.template_json("plotly_white", dict(
     font={"family": FONT_FAMILY, "size": 13, "color": "#263238"},
     title={"x": 0.0, "xanchor": "left", "font": {"size": 16}},
     colorway=[COLORS["达标"], COLORS["超时"], COLORS["未到期"], COLORS["accent"]],
@@ -55,33 +54,18 @@ TEMPLATE.layout.update(
     margin={"l": 60, "r": 20, "t": 70, "b": 50},
     bargap=0.15,
     hoverlabel={"font": {"family": FONT_FAMILY}},
-)
-pio.templates["sla"] = TEMPLATE
-
-
-def _report_look() -> None:
-    """Make :data:`TEMPLATE` plotly's default template, once per process.
-
-    plotly takes its default template as validated; a template given to each figure as
-    ``layout.template`` is validated and copied again every time (about 7 ms a figure), and so is
-    the default each time it is set (16 ms). So the first report figure sets it and it stays: in a
-    notebook that imports this module, other plotly figures take the report's look too."""
-    if pio.templates.default != "sla":
-        pio.templates.default = "sla"
+))
+go.TEMPLATE.update(TEMPLATE)
 
 
 def figure(data=None, **layout) -> go.Figure:
-    """A figure in the report's look (:data:`TEMPLATE`; see :func:`_report_look`)."""
-    _report_look()
+    """A figure in the report's look (:data:`TEMPLATE`)."""
     return go.Figure(data=data, layout=layout or None)
 
 
 def subplots(**kwargs) -> go.Figure:
-    """``plotly.subplots.make_subplots`` in the report's look (see :func:`figure`)."""
-    from plotly.subplots import make_subplots
-
-    _report_look()
-    return make_subplots(**kwargs)
+    """plotly's ``make_subplots`` grid in the report's look (:func:`sla_lib.reports.figures.subplots`)."""
+    return go.subplots(**kwargs)
 
 
 def _empty(fig: go.Figure, text: str = "本期无数据") -> go.Figure:
@@ -267,8 +251,8 @@ def figure_html(fig: go.Figure, name: str) -> str:
     (the report template inlines plotly.js once in the head).
     """
     height = fig.layout.height or 450
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=FIG_PREFIX + _slug(name),
-                       config=PLOTLY_CONFIG, default_width="100%", default_height=f"{height}px")
+    return go.to_html(fig, div_id=FIG_PREFIX + _slug(name), config=PLOTLY_CONFIG, default_width="100%",
+                      default_height=f"{height}px")
 
 
 _shown = itertools.count(1)
@@ -284,7 +268,7 @@ def show(fig: go.Figure, name: str | None = None) -> None:
     name = name or f"figure-{next(_shown)}"
 
     bundle = {
-        "application/vnd.plotly.v1+json": {**json.loads(pio.to_json(fig, validate=False)), "config": PLOTLY_CONFIG},
+        "application/vnd.plotly.v1+json": json.loads(go.to_json(fig, config=PLOTLY_CONFIG)),
         "text/html": figure_html(fig, name),
         "text/plain": f"<图表 {name}>",
     }

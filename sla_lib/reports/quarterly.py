@@ -7,10 +7,10 @@ Numbers come from the findings tables ``inspection_coverage`` and ``advice_repor
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
 
 from sla_lib.errors import SlaError
 from sla_lib.findings.as_of import data_as_of
+from sla_lib.reports import figures as go
 from sla_lib.reports import monthly as report
 from sla_lib.reports.charts import COLORS, figure
 from sla_lib.rules.contract import Contract

@@ -327,7 +327,7 @@ def compare_years(con, contract: Contract, years: list[int]) -> pd.DataFrame:
 # -- figures and the one-page summary (the notebook only lays them out) ------------------------------
 def what_if_chart(wi: pd.DataFrame, contract: Contract):
     """One small chart per ticket clause: rate against threshold, the contract's point marked."""
-    import plotly.graph_objects as go
+    from sla_lib.reports import figures as go
 
     titles = [contract.clauses[c]["title"] for c in TICKET_CLAUSES]
     fig = subplots(rows=1, cols=4, subplot_titles=titles, horizontal_spacing=0.06)
@@ -351,7 +351,7 @@ def what_if_chart(wi: pd.DataFrame, contract: Contract):
 
 
 def trend_chart(trend: pd.DataFrame, contract: Contract):
-    import plotly.graph_objects as go
+    from sla_lib.reports import figures as go
 
     fig = figure()
     for clause in TICKET_CLAUSES:

@@ -131,8 +131,13 @@ def quarter(text: str, contract: Contract) -> Period:
         years = [int(text[1:].split("-")[0])]
     else:
         qyear = int(text[:4])
-        years = [n for n in range(1, 200) if contract.contract_year_bounds(n)[0].year <= qyear + 1
-                 and contract.contract_year_bounds(n)[1].year >= qyear]
+        years = []
+        for n in range(1, 200):  # contract years start later and later: stop at the first one too late
+            start, end = contract.contract_year_bounds(n)
+            if start.year > qyear + 1:
+                break
+            if end.year >= qyear:
+                years.append(n)
     parts = [q for n in years for q in quarters(contract, n) if q.label == text]
     if not parts:
         raise SlaError(f"quarter '{text}' is in no contract year")
