@@ -108,23 +108,39 @@ def _stored(record_path: Path) -> tuple[bool, str | None]:
     return True, rec.get("input_fingerprint")
 
 
+@dataclass(frozen=True)
+class PeriodFacts:
+    """What planning reads from one state of the database, per report kind: the periods with data
+    and their input fingerprints."""
+
+    periods: dict[str, list[str]]
+    fingerprints: dict[str, dict[str, str]]
+
+
+def period_facts(con, contract, kinds: list[ReportKind] | None = None) -> PeriodFacts:
+    kinds = kinds if kinds is not None else list(REPORT_KINDS.values())
+    periods = {k.name: k.available(con, contract) for k in kinds}
+    return PeriodFacts(periods, {k.name: k.fingerprints(con, contract) if periods[k.name] else {} for k in kinds})
+
+
 def plan(con, contract, out_dir: Path, today: dt.date, force: bool = False,
-         kinds: list[ReportKind] | None = None) -> Plan:
+         kinds: list[ReportKind] | None = None, facts: PeriodFacts | None = None) -> Plan:
     """Which reports a run on ``today`` renders: every closed period with data whose report is
     missing, has no recorded fingerprint, or whose fingerprint differs (every one with ``force``).
-    Reads the database (any connection, read-only is enough) and the report.json files only."""
+    Reads the database (any connection, read-only is enough; or ``facts`` read from it before)
+    and the report.json files only."""
     out_dir = Path(out_dir)
+    kinds = kinds if kinds is not None else list(REPORT_KINDS.values())
+    facts = facts if facts is not None else period_facts(con, contract, kinds)
     closed: dict[str, list[str]] = {}
     still_open: dict[str, list[str]] = {}
     todo: list[Pending] = []
-    for kind in kinds if kinds is not None else list(REPORT_KINDS.values()):
-        periods = kind.available(con, contract)
+    for kind in kinds:
+        periods = facts.periods[kind.name]
         done = [p for p in periods if kind.closes_on(p, contract) <= today]
         closed[kind.name] = done
         still_open[kind.name] = [p for p in periods if p not in done]
-        if not done:
-            continue
-        fps = kind.fingerprints(con, contract)
+        fps = facts.fingerprints[kind.name]
         for period in done:
             exists, stored = _stored(kind.record_path(out_dir, period))
             if force:
@@ -198,18 +214,65 @@ def _load_contract(path: Path):
     return _CONTRACTS[key]
 
 
-def _needs_ingest(con, raw_dir: Path, contract) -> tuple[list[Path], str | None]:
+@dataclass(frozen=True)
+class _Loaded:
+    """What a run reads from one published database file before it plans: the sha256 of every
+    export loaded into it, the contract the findings were computed with, and the period facts."""
+
+    files: frozenset[str]
+    contract_sha256: str | None
+    facts: PeriodFacts
+
+
+# The database is never written in place (a load publishes a new file: store/db.py), so a file of the
+# same inode, size and modification time holds the same state: the runs of one process (a simulated
+# year, a service) read it once. One entry: the newest state.
+_READ: dict[tuple, _Loaded] = {}
+
+
+def _db_state(db_path: Path) -> tuple | None:
+    try:
+        st = os.stat(db_path)
+    except OSError:
+        return None
+    return (str(Path(db_path).resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _read_loaded(con, contract, kinds: list[ReportKind] | None) -> _Loaded:
+    files = frozenset(r[0] for r in con.execute("SELECT split_part(file_id, '#', 1) FROM ingest_log").fetchall())
+    meta = con.execute("SELECT value FROM meta WHERE key = 'contract_sha256'").fetchall()
+    return _Loaded(files, meta[0][0] if meta else None, period_facts(con, contract, kinds))
+
+
+def _loaded(db_path: Path, contract, kinds: list[ReportKind] | None) -> _Loaded | None:
+    """What the published database holds (None: no database yet), read once per state of the file."""
+    state = _db_state(db_path)
+    if state is None:
+        return None
+    key = (state, contract.sha256, tuple(k.name for k in kinds) if kinds is not None else None)
+    if key not in _READ:
+        con = connect(db_path, read_only=True)
+        try:
+            loaded = _read_loaded(con, contract, kinds)
+        finally:
+            con.close()
+        _READ.clear()
+        if _db_state(db_path) == state:  # not replaced while it was read
+            _READ[key] = loaded
+        return loaded
+    return _READ[key]
+
+
+def _needs_ingest(loaded: _Loaded | None, raw_dir: Path, contract) -> tuple[list[Path], str | None]:
     """(export files in raw_dir not loaded yet, why the findings must be recomputed anyway or None).
-    ``con`` is a read-only connection, or None when there is no database yet. Hashing the exports
+    ``loaded``: what the database holds, None when there is no database yet. Hashing the exports
     is the only cost when nothing is new."""
     files = expand_paths([], raw_dir) if raw_dir.is_dir() else []
-    if con is None:
+    if loaded is None:
         return files, None
-    known = {r[0] for r in con.execute("SELECT split_part(file_id, '#', 1) FROM ingest_log").fetchall()}
-    meta_sha = con.execute("SELECT value FROM meta WHERE key = 'contract_sha256'").fetchall()
-    new = [f for f in files if file_sha256(f) not in known]
+    new = [f for f in files if file_sha256(f) not in loaded.files]
     why = None
-    if meta_sha and meta_sha[0][0] and meta_sha[0][0] != contract.sha256:
+    if loaded.contract_sha256 and loaded.contract_sha256 != contract.sha256:
         why = f"the contract file {contract.path.name} changed since the findings were computed"
     return new, why
 
@@ -274,35 +337,27 @@ def _run(log: RunLog, simulated: dt.date | None, force: bool, raw_dir: Path, db_
             raise SlaError(f"{raw_dir}: no such folder and no database {db_path} yet; run the job from the "
                            "project folder or pass --raw-dir/--db")
         log(f"warning: {raw_dir}: no such folder; no exports loaded")
-    con = connect(db_path, read_only=True) if db_path.exists() else None
-    try:
-        new_files, recompute = _needs_ingest(con, raw_dir, contract)
-        loaded: list = []
-        failed: list = []
-        if new_files or recompute:
-            if con is not None:
-                con.close()
-                con = None
-            log(f"loading: {len(new_files)} new export file(s)" if new_files else f"recomputing: {recompute}")
-            res = ingest([], db_path, contract_path, raw_dir=raw_dir, echo=log)
-            loaded = [f for f in res.files if f.status == "loaded"]
-            failed = res.failed
-            log(f"loaded {len(loaded)} file(s), {len(failed)} failed; {res.tickets} tickets; as_of {res.as_of}")
-            for f in failed:
-                log(f"  could not load {f.message}", err=True)
-        else:
-            log("no new export files")
-        if not db_path.exists():
-            log(f"nothing to do: no database yet and no exports in {_rel(raw_dir)}/")
-            return EXIT_LOAD_FAILED if failed else EXIT_OK
+    loaded_before = _loaded(db_path, contract, kinds)
+    new_files, recompute = _needs_ingest(loaded_before, raw_dir, contract)
+    loaded: list = []
+    failed: list = []
+    if new_files or recompute:
+        log(f"loading: {len(new_files)} new export file(s)" if new_files else f"recomputing: {recompute}")
+        res = ingest([], db_path, contract_path, raw_dir=raw_dir, echo=log)
+        loaded = [f for f in res.files if f.status == "loaded"]
+        failed = res.failed
+        log(f"loaded {len(loaded)} file(s), {len(failed)} failed; {res.tickets} tickets; as_of {res.as_of}")
+        for f in failed:
+            log(f"  could not load {f.message}", err=True)
+    else:
+        log("no new export files")
+    if not db_path.exists():
+        log(f"nothing to do: no database yet and no exports in {_rel(raw_dir)}/")
+        return EXIT_LOAD_FAILED if failed else EXIT_OK
 
-        # 2. which periods closed and which reports are missing or out of date
-        if con is None:
-            con = connect(db_path, read_only=True)
-        p = plan(con, contract, out_dir, day, force=force, kinds=kinds)
-    finally:
-        if con is not None:
-            con.close()
+    # 2. which periods closed and which reports are missing or out of date
+    now = _loaded(db_path, contract, kinds) if (new_files or recompute) else loaded_before
+    p = plan(None, contract, out_dir, day, force=force, kinds=kinds, facts=now.facts)
     load_code = EXIT_LOAD_FAILED if failed else EXIT_OK
     for name, periods in p.closed.items():
         kind_label = REPORT_KINDS[name].label if name in REPORT_KINDS else name
