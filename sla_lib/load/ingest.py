@@ -8,6 +8,7 @@ the findings (ticket_sla, calendar_years, meta) are recomputed from the current 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,7 @@ FULLWIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
 HALFWIDTH = "".join(chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)) + " "
 
 
+@functools.cache
 def _plain_initials_sql(x: str) -> str:
     """SQL true when the first character of x shows that x is no missing marker: an ASCII digit or
     letter, or a common CJK ideograph, that no marker begins with (in any case). trim() never

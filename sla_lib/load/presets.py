@@ -6,6 +6,7 @@ live in ``sla_lib/presets/``; ``--preset`` also accepts a path to a YAML file.
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 from dataclasses import dataclass, field
@@ -69,9 +70,27 @@ def _norm_header(h: str) -> str:
     return re.sub(r"\s+", "", to_halfwidth(h)).lower()
 
 
+_PARSED: dict[tuple[str, int, int], Preset] = {}
+
+
 def load_preset_file(path: Path) -> Preset:
+    """The preset of a YAML file (parsed once per process while the file is unchanged; a copy)."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        st = Path(path).stat()
+        key = (str(Path(path).resolve()), st.st_mtime_ns, st.st_size)
+    except OSError:
+        key = None
+    if key is not None and key in _PARSED:
+        return copy.deepcopy(_PARSED[key])
+    preset = _load_preset_file(Path(path))
+    if key is not None:
+        _PARSED[key] = copy.deepcopy(preset)
+    return preset
+
+
+def _load_preset_file(path: Path) -> Preset:
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as e:
         raise InputError(f"{path}: cannot read the preset ({e})") from None
 

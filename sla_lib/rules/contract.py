@@ -258,7 +258,7 @@ def _stamp(p: Path):
 
 def _parse_contract(path: Path, text: bytes) -> Contract:
     try:
-        raw = yaml.safe_load(text.decode("utf-8"))
+        raw = yaml.load(text.decode("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml
     except (yaml.YAMLError, UnicodeDecodeError) as e:
         raise ContractError(f"{path}: not valid UTF-8 YAML: {e}") from None
     v = _V(path)
