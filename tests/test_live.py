@@ -46,6 +46,13 @@ def tickets(n: int, prefix: str, day: str = "2026-03-05") -> list[list]:
     return [row(f"{prefix}{i:04d}", f"{day} {8 + i % 9:02d}:{i % 60:02d}") for i in range(n)]
 
 
+def settled(path: Path) -> Path:
+    """An export written by the test is dated long ago, so that the job takes it as copied in whole
+    at once (a file modified in the last second is checked for still being written: load/arrival.py)."""
+    os.utime(path, (SETTLED, SETTLED))
+    return path
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -121,13 +128,11 @@ def test_readers_held_open_never_stop_ingest_or_scheduled_and_the_documented_one
     watcher = Watcher(tmp_path, db)
     try:
         time.sleep(0.5)
-        write_csv(raw / "工单_2.csv", tickets(20, "B"))
-        time.sleep(1.2)  # older than the settling time: loaded at once
+        settled(write_csv(raw / "工单_2.csv", tickets(20, "B")))  # copied long ago: loaded at once
         second = sla("ingest", "--raw-dir", raw, "--db", db, "--contract", CONTRACT, env={"SLA_DB_WAIT_SECONDS": "2"})
         assert second.returncode == 0, second.stderr
         assert "1 file(s) loaded" in second.stdout
-        write_csv(raw / "工单_3.csv", tickets(10, "C", day="2026-03-06"))
-        time.sleep(1.2)
+        settled(write_csv(raw / "工单_3.csv", tickets(10, "C", day="2026-03-06")))
         job = sla("scheduled", "--today", "2026-04-02", "--raw-dir", raw, "--db", db, "--contract", CONTRACT,
                   "--out", out, "--kinds", "monthly", env={"SLA_DB_WAIT_SECONDS": "2"})
         assert job.returncode == 0, job.stdout + job.stderr
@@ -322,12 +327,11 @@ def test_kill_9_during_one_of_three_scheduled_loads_while_readers_watch(tmp_path
            "--db", str(db), "--contract", str(CONTRACT), "--out", str(out), "--kinds", "monthly"]
     try:
         # export 2 arrives and loads
-        write_csv(raw / "工单_2.csv", tickets(15, "L"))
-        time.sleep(1.2)
+        settled(write_csv(raw / "工单_2.csv", tickets(15, "L")))
         assert subprocess.run(job, capture_output=True, text=True, cwd=ROOT, timeout=300).returncode == 0
         # export 3 (large) arrives; its run is killed in the middle of the load
         generate(raw / "工单_3.csv", 150_000)
-        time.sleep(1.2)
+        settled(raw / "工单_3.csv")
         p = subprocess.Popen(job, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
         for _ in range(1200):  # the load has begun when its private copy appears
             if list(tmp_path.glob(".sla.duckdb.*.new")):
@@ -340,8 +344,7 @@ def test_kill_9_during_one_of_three_scheduled_loads_while_readers_watch(tmp_path
         assert files_in(db) == ["工单_1.csv", "工单_2.csv"]  # exactly the exports that finished
         # export 3 is taken away again; export 4 arrives; the next run loads it (and cleans up)
         (raw / "工单_3.csv").unlink()
-        write_csv(raw / "工单_4.csv", tickets(5, "M", day="2026-03-07"))
-        time.sleep(1.2)
+        settled(write_csv(raw / "工单_4.csv", tickets(5, "M", day="2026-03-07")))
         done = subprocess.run(job, capture_output=True, text=True, cwd=ROOT, timeout=300)
         assert done.returncode == 0, done.stdout + done.stderr
         r = watcher.result()
