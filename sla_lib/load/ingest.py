@@ -233,7 +233,7 @@ def choose_preset(raw: RawFile, kind: str | None, preset: str | None) -> tuple[P
     candidates = [p for p in builtin_presets().values() if kind in (None, p.kind)]
     if not candidates:
         raise InputError(f"no preset for kind '{kind}'")
-    scored = [(*_fit(raw, p)[1], p, m) for p in candidates for m in [match_header(raw.head, p)]]
+    scored = [(*score, p, m) for p in candidates for m, score in [_fit(raw, p)]]
     scored.sort(key=lambda t: t[:3], reverse=True)
     if not scored[0][0]:  # nothing fits: explain against the preset the file name points to
         scored.sort(key=lambda t: (t[2], t[1]), reverse=True)

@@ -223,28 +223,31 @@ def match_header(head: list[list[str | None]], preset: Preset) -> HeaderMatch:
     """Find the header row: the first row holding every required column (or two rows of a merged
     two-level header), else the best row."""
     lookup = {norm_header(h): canon for canon, hs in preset.columns.items() for h in hs}
+    splits = [(canon, {norm_header(n) for n in spec["date"]}, {norm_header(n) for n in spec["time"]})
+              for canon, spec in preset.split_columns.items()]
+    extras = [(h, {norm_header(h)}) for h in preset.extra_headers()]
     best = None
 
     def attempt(i: int, cands: list[list[str]]) -> HeaderMatch:
+        # each cell normalised once; every lookup below compares normalised names
+        ncands = [[norm_header(c) for c in cs] for cs in cands]
         mapping, headers = {}, {}
-        normed = [next((norm_header(c) for c in cs if norm_header(c) in lookup), norm_header(cs[0]) if cs else "")
-                  for cs in cands]
-        for j, cs in enumerate(cands):
-            canon = lookup.get(normed[j])
+        for j, (cs, ns) in enumerate(zip(cands, ncands, strict=True)):
+            normed = next((n for n in ns if n in lookup), ns[0] if ns else "")
+            canon = lookup.get(normed)
             if canon and canon not in mapping:
                 mapping[canon] = j
-                headers[canon] = next(c for c in cs if norm_header(c) == normed[j])
+                headers[canon] = cs[ns.index(normed)]
         split = {}
-        for canon, spec in preset.split_columns.items():
-            dj = _find_any(cands, spec["date"])
-            tj = _find_any(cands, spec["time"])
+        for canon, dates, times in splits:
+            dj, tj = _find_normed(ncands, dates), _find_normed(ncands, times)
             if dj is not None and tj is not None:
                 split[canon] = (dj, tj)
                 mapping.pop(canon, None)
-                headers[canon] = f"{_named(cands[dj], spec['date'])} + {_named(cands[tj], spec['time'])}"
-        extra = {h: j for h in preset.extra_headers() if (j := _find_any(cands, [h])) is not None}
+                headers[canon] = f"{_named(cands[dj], ncands[dj], dates)} + {_named(cands[tj], ncands[tj], times)}"
+        extra = {h: j for h, wanted in extras if (j := _find_normed(ncands, wanted)) is not None}
         missing = [r for r in preset.required if r not in mapping and r not in split]
-        missing += [h for h in preset.extra_headers() if h not in extra]
+        missing += [h for h, _ in extras if h not in extra]
         return HeaderMatch(i, mapping, headers, missing, split, extra)
 
     def single(i: int) -> HeaderMatch:
@@ -269,15 +272,16 @@ def match_header(head: list[list[str | None]], preset: Preset) -> HeaderMatch:
     return best or HeaderMatch(0, {}, {}, list(preset.required))
 
 
-def _named(cands: list[str], names: list[str]) -> str:
-    wanted = {norm_header(n) for n in names}
-    return next((c for c in cands if norm_header(c) in wanted), cands[0] if cands else "")
+def _named(cands: list[str], normed: list[str], wanted: set[str]) -> str:
+    """The header as written of the first candidate whose normalised name is wanted."""
+    return next((c for c, n in zip(cands, normed, strict=True) if n in wanted), cands[0] if cands else "")
 
 
-def _find_any(cands: list[list[str]], names: list[str]) -> int | None:
-    wanted = {norm_header(n) for n in names}
-    for k in range(2):  # the joined header first, then the lower or single cell
-        for j, cs in enumerate(cands):
-            if len(cs) > k and norm_header(cs[k]) in wanted:
+def _find_normed(ncands: list[list[str]], wanted: set[str]) -> int | None:
+    """The column whose (normalised) header candidate is wanted: the joined header first, then the
+    lower or single cell."""
+    for k in range(2):
+        for j, ns in enumerate(ncands):
+            if len(ns) > k and ns[k] in wanted:
                 return j
     return None

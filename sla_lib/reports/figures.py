@@ -309,10 +309,32 @@ def _plain(value: Any):
     return value
 
 
+@functools.cache
+def _template_text() -> str:
+    """:data:`TEMPLATE` as JSON, once per process (it is set once, by sla_lib.reports.charts)."""
+    return json.dumps(_plain(TEMPLATE), separators=(",", ":"))
+
+
+def _layout_text(layout: dict) -> str:
+    """The layout's JSON; the report template (the same on every figure, and most of the text)
+    is written once per process."""
+    if layout.get("template") is TEMPLATE and TEMPLATE:
+        rest = {k: v for k, v in layout.items() if k != "template"}
+        head = json.dumps(_plain(rest), separators=(",", ":"))
+        return head[:-1] + ("," if rest else "") + '"template":' + _template_text() + "}"
+    return json.dumps(_plain(layout), separators=(",", ":"))
+
+
+def _parts(fig: Figure | dict) -> tuple[str, str]:
+    d = fig.to_dict() if isinstance(fig, Figure) else fig
+    return json.dumps(_plain(d.get("data", [])), separators=(",", ":")), _layout_text(d.get("layout", {}))
+
+
 def to_json(fig: Figure | dict, **extra) -> str:
     """The figure's JSON (``extra`` keys added at the top level, e.g. ``config``), safe inside HTML."""
-    d = fig.to_dict() if isinstance(fig, Figure) else fig
-    return _escape(json.dumps(_plain({**d, **extra}), separators=(",", ":")))
+    jdata, jlayout = _parts(fig)
+    more = "".join(f',"{k}":' + json.dumps(_plain(v), separators=(",", ":")) for k, v in extra.items())
+    return _escape(f'{{"data":{jdata},"layout":{jlayout}{more}}}')
 
 
 def _escape(text: str) -> str:
@@ -328,8 +350,7 @@ def to_html(fig: Figure, div_id: str, config: dict, default_height: str = "100%"
     width = layout.get("width", template_layout.get("width", default_width))
     height = layout.get("height", template_layout.get("height", default_height))
     width, height = (f"{v}px" if isinstance(v, int | float) else v for v in (width, height))
-    jdata = _escape(json.dumps(_plain(d.get("data", [])), separators=(",", ":")))
-    jlayout = _escape(json.dumps(_plain(layout), separators=(",", ":")))
+    jdata, jlayout = (_escape(t) for t in _parts(d))
     jconfig = json.dumps({**config, "responsive": config.get("responsive", True)})
     script = (f'                if (document.getElementById("{div_id}")) {{                    Plotly.newPlot('
               f'                        "{div_id}",                        {jdata},                        {jlayout},'

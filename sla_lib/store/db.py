@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import functools
 import json
 import os
 import shutil
@@ -61,9 +62,9 @@ def current_file(path: str | Path) -> Path:
     newest ``path.pending-<n>`` that a Windows reader kept from being renamed into place. A report
     being rendered reads its pinned snapshot instead (:func:`snapshot`)."""
     path = Path(path)
-    pinned = json.loads(os.environ.get(PINS_ENV) or "{}").get(str(path.resolve()))
-    if pinned and Path(pinned).exists():
-        return Path(pinned)
+    pinned = _pinned(path)
+    if pinned is not None:
+        return pinned
     waiting = pending_paths(path)
     if not waiting:
         return path
@@ -159,6 +160,20 @@ def connect(path: str | Path = config.DB_PATH, read_only: bool = False, wait_sec
     return con
 
 
+@functools.lru_cache(maxsize=8)
+def _pins(text: str) -> dict[str, str]:
+    return json.loads(text or "{}")
+
+
+def _pinned(path: Path) -> Path | None:
+    """The snapshot ``path`` is pinned to in this process (a report being rendered), or None."""
+    text = os.environ.get(PINS_ENV)
+    if not text:
+        return None
+    pinned = _pins(text).get(str(path.resolve()))
+    return Path(pinned) if pinned and os.path.exists(pinned) else None
+
+
 class Reader:
     """A read-only connection that follows the published state: before each query it checks
     (one ``stat``) whether a writer has published a newer file, and if so re-opens it. Each query
@@ -170,6 +185,8 @@ class Reader:
         self._wait = wait_seconds
         self._con = self._previous = None
         self._stamp = None
+        self._pin: Path | None = None
+        self._tables: frozenset[str] | None = None
         self._closed = False
         self._refresh()
 
@@ -199,6 +216,8 @@ class Reader:
     def _refresh(self):
         if self._closed:
             raise duckdb.ConnectionException("Connection already closed!")
+        if self._con is not None and self._pin is not None and _pinned(self.path) == self._pin:
+            return self._con  # a pinned snapshot never changes
         try:
             stamp = self._signature()
         except FileNotFoundError:
@@ -212,7 +231,17 @@ class Reader:
                 except duckdb.Error:
                     pass
             self._previous, self._con, self._stamp = self._con, con, stamp
+            self._pin = _pinned(self.path)
+            self._tables = None
         return self._con
+
+    def table_names(self) -> frozenset[str]:
+        """The tables and views of the current state (read once per state)."""
+        con = self._refresh()
+        if self._tables is None:
+            self._tables = frozenset(r[0] for r in con.execute(
+                "SELECT table_name FROM information_schema.tables").fetchall())
+        return self._tables
 
     def execute(self, query: str, parameters=None):
         return self._refresh().execute(query, parameters or [])
@@ -428,6 +457,8 @@ def writing(path: str | Path = config.DB_PATH, wait_seconds: float | None = None
 
 def table_exists(con, name: str) -> bool:
     """Whether the database holds a table or view ``name`` (older files may lack newer tables)."""
+    if isinstance(con, Reader):
+        return name in con.table_names()
     return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
                             [name]).fetchall()[0][0])
 
