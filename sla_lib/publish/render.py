@@ -289,8 +289,14 @@ def render_report(kind_name: str, period: str | int, db: Path, contract_path: Pa
     # the whole report reads one state: a snapshot the notebook's sla_lib.open_db(db_path) opens too
     # (a load published meanwhile changes the fingerprint, and the next `sla scheduled` renders again)
     with snapshot(db) as pinned:
-        return _render_pinned(kind, period, db, pinned, contract, contract_path, out_dir, nb_dir, nb_in,
-                              write_archive_index)
+        # one open instance of the snapshot for the whole report: the notebook's open_db, the
+        # fingerprint and the extra files connect to it without reading the file's catalog again
+        held = connect(pinned, read_only=True)
+        try:
+            return _render_pinned(kind, period, db, pinned, contract, contract_path, out_dir, nb_dir, nb_in,
+                                  write_archive_index)
+        finally:
+            held.close()
 
 
 def _render_pinned(kind, period: str, db: Path, pinned: Path, contract, contract_path: Path, out_dir: Path,

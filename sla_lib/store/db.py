@@ -200,6 +200,8 @@ class Reader:
         instance per path in a process, so a plain ``duckdb.connect(path)`` here while another
         connection to ``path`` is open would get the old state again."""
         f = current_file(self.path)
+        if _pinned(self.path) == f:  # a pinned snapshot never changes: shares the renderer's open instance
+            return connect(f, read_only=True, wait_seconds=self._wait), self._signature(f)
         link = f.with_name(f".{self.path.name}.read-{os.getpid()}-{time.monotonic_ns()}")
         try:
             os.link(f, link)
