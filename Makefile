@@ -1,5 +1,5 @@
 # Two commands do everything on a fresh machine with Python 3.11+:
-#   make report   demo exports -> DuckDB -> every monthly report -> reports/index.html
+#   make report   demo exports -> DuckDB -> every report -> reports/index.html (`sla report --demo-if-empty`)
 #   make test     the whole test suite
 PY ?= python3
 VENV ?= .venv
@@ -18,9 +18,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 report: $(STAMP)
-	$(BIN)/sla demo --if-empty
-	$(BIN)/sla ingest
-	$(BIN)/sla render all
+	$(BIN)/sla report --demo-if-empty
 	@echo "Open: $(CURDIR)/reports/index.html"
 
 # two workers (or one per core on a bigger machine); each test file stays on one worker, so a

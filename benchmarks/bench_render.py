@@ -9,8 +9,9 @@ In one run, each in a fresh process and each the best of ``--repeat`` runs (defa
 2. **one month**: ``sla render monthly --month 2025-10``, what the analyst waits for after fixing
    one row of a register;
 3. **all months**: ``sla render monthly --all``, the 16 monthly reports of the demo;
-4. **make report**: the whole main job from a fresh clone with the venv present (``sla demo``,
-   ``sla ingest``, then every monthly, quarterly and contract-year report: 24 reports).
+4. **make report**: the whole main job from a fresh clone with the venv present (``sla report
+   --demo-if-empty``: the demo exports, their load, then every monthly, quarterly and
+   contract-year report: 24 reports).
 
 Each runs in a scratch project folder (a copy of the Makefile, pyproject.toml and contract.yaml,
 and this checkout's ``.venv``), so the checkout's data and reports are not touched. Prints each

@@ -93,6 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
     r = rsub.add_parser("index", help="refresh reports/index.html")
     r.add_argument("--out", type=Path, default=config.REPORTS_DIR)
 
+    p = sub.add_parser("report", help="the main job in one go: load what is new in data/raw/, render every report")
+    p.add_argument("--demo-if-empty", action="store_true",
+                   help="first write the demo exports when data/raw/ holds none (what `make report` does)")
+    p.add_argument("--raw-dir", type=Path, default=config.RAW_DIR)
+    p.add_argument("--out", type=Path, default=config.REPORTS_DIR)
+    p.add_argument("--workers", type=_positive_int, help="rendering processes (default: one per core, at most 4)")
+    _common(p)
+
     p = sub.add_parser("scheduled", help="the scheduled job: load new exports, render every closed period")
     p.add_argument("--today", help="YYYY-MM-DD to act as if it were (default: the real date)")
     p.add_argument("--force", action="store_true", help="render every closed period again")
@@ -125,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _render(args) -> int:
+def _render(args, helpers=None) -> int:
     """`sla render monthly|quarterly|year|all`: the period asked for, else every period with data.
     Several reports are rendered in one go (render_reports); a failed one is named and the others
     still rendered (exit 1)."""
@@ -154,7 +162,8 @@ def _render(args) -> int:
         else:
             print(f"rendered {o.path} ({o.seconds:.1f} s)")
 
-    outcomes = render_reports(jobs, args.db, args.contract, args.out, workers=args.workers, on_done=report)
+    outcomes = render_reports(jobs, args.db, args.contract, args.out, workers=args.workers, on_done=report,
+                              helpers=helpers)
     failed = [o for o in outcomes if o.error]
     print(args.out / "index.html")
     if failed:
@@ -165,35 +174,62 @@ def _render(args) -> int:
     return 0
 
 
+def _demo(raw: Path, contract_path: Path, if_empty: bool, seed: int = 7, months: int | None = None) -> int:
+    """`sla demo`: the demo exports (none when ``if_empty`` and the folder already holds exports)."""
+    from sla_lib.demo.write import write_demo
+    from sla_lib.rules.contract import load_contract
+
+    if if_empty and raw.exists() and any(q.is_file() and not q.name.startswith(".") for q in raw.iterdir()):
+        print(f"{raw}/ already holds exports; demo data not written")
+        return 0
+    paths = write_demo(raw, load_contract(contract_path), seed=seed, months=months)
+    for p in paths:
+        print(f"wrote {p}")
+    return 0
+
+
+def _ingest(paths: list[Path], db: Path, contract: Path, raw_dir: Path, **options) -> int:
+    """`sla ingest`: load, then one line of what became of the rows."""
+    from sla_lib.load.ingest import ingest
+
+    res = ingest(paths, db, contract, raw_dir=raw_dir, **options)
+    loaded = [f for f in res.files if f.status == "loaded"]
+    waiting = sum(f.status == "incomplete" for f in res.files)
+    if waiting:
+        print(f"{waiting} file(s) still being written (正在写入，下次再载入): left for the next run")
+    print(f"{len(loaded)} file(s) loaded, {sum(f.status == 'skipped' for f in res.files)} already loaded, "
+          f"{len(res.failed)} failed; rows read {sum(f.rows_read for f in loaded)}, "
+          f"loaded {sum(f.rows_loaded for f in loaded)}, rejected {sum(f.rows_rejected for f in loaded)}; "
+          f"{res.tickets} tickets in {db}; as_of {res.as_of}")
+    return 1 if res.failed else 0
+
+
+def _report(args) -> int:
+    """`sla report`: the demo exports into an empty folder (``--demo-if-empty``), `sla ingest`, then
+    `sla render all`, in one process; the rendering helpers start first and get ready while the
+    exports load. Exit 1 when a file failed to load or a report failed to render."""
+    from sla_lib.publish.render import Helpers, default_workers
+
+    n = args.workers if args.workers else default_workers(3 * 4)  # one per core, at most 4
+    with Helpers(n - 1) as helpers:
+        if args.demo_if_empty:
+            _demo(args.raw_dir, args.contract, if_empty=True)
+        loaded = _ingest([], args.db, args.contract, args.raw_dir)
+        args.report = "all"
+        rendered = _render(args, helpers=helpers)
+    return max(loaded, rendered)
+
+
 def _dispatch(args) -> int:
     if args.cmd == "demo":
-        from sla_lib.demo.write import write_demo
-        from sla_lib.rules.contract import load_contract
-
-        raw = args.raw_dir
-        if args.if_empty and raw.exists() and any(
-                q.is_file() and not q.name.startswith(".") for q in raw.iterdir()):
-            print(f"{raw}/ already holds exports; demo data not written")
-            return 0
-        paths = write_demo(raw, load_contract(args.contract), seed=args.seed, months=args.months)
-        for p in paths:
-            print(f"wrote {p}")
-        return 0
+        return _demo(args.raw_dir, args.contract, args.if_empty, args.seed, args.months)
 
     if args.cmd == "ingest":
-        from sla_lib.load.ingest import ingest
+        return _ingest(args.paths, args.db, args.contract, args.raw_dir, kind=args.kind, preset=args.preset,
+                       as_of=args.as_of, sheet=args.sheet)
 
-        res = ingest(args.paths, args.db, args.contract, kind=args.kind, preset=args.preset, as_of=args.as_of,
-                     raw_dir=args.raw_dir, sheet=args.sheet)
-        loaded = [f for f in res.files if f.status == "loaded"]
-        waiting = sum(f.status == "incomplete" for f in res.files)
-        if waiting:
-            print(f"{waiting} file(s) still being written (正在写入，下次再载入): left for the next run")
-        print(f"{len(loaded)} file(s) loaded, {sum(f.status == 'skipped' for f in res.files)} already loaded, "
-              f"{len(res.failed)} failed; rows read {sum(f.rows_read for f in loaded)}, "
-              f"loaded {sum(f.rows_loaded for f in loaded)}, rejected {sum(f.rows_rejected for f in loaded)}; "
-              f"{res.tickets} tickets in {args.db}; as_of {res.as_of}")
-        return 1 if res.failed else 0
+    if args.cmd == "report":
+        return _report(args)
 
     if args.cmd == "rejects":
         from sla_lib.reports.export import write_xlsx

@@ -174,3 +174,26 @@ def test_the_cli_renders_every_kind_in_one_go(db, tmp_path, capsys):
     records = [json.loads(p.read_text(encoding="utf-8")) for p in (tmp_path / "r").glob("*/report.json")]
     assert sorted((r["kind"], r["period"]) for r in records) == expected
     assert out.count("rendered ") == len(expected)
+
+
+def test_sla_report_loads_then_renders_every_report_with_helpers_started_first(tmp_path, capsys):
+    """`sla report` (what `make report` runs): the exports of data/raw/ loaded, then every report of
+    every kind rendered, with one helper process started before the load; run again, nothing new
+    is loaded and the demo is not written over the exports."""
+    from sla_lib.cli import main
+    from sla_lib.demo.write import write_demo
+
+    contract = load_contract(CONTRACT)
+    exports = write_demo(tmp_path / "raw", contract, seed=7, months=2)  # July and August 2025
+    argv = ["report", "--demo-if-empty", "--raw-dir", str(tmp_path / "raw"), "--db", str(tmp_path / "sla.duckdb"),
+            "--contract", str(CONTRACT), "--out", str(tmp_path / "r"), "--workers", "2"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "already holds exports; demo data not written" in out
+    assert f"{len(exports)} file(s) loaded, 0 already loaded, 0 failed" in out
+    records = [json.loads(p.read_text(encoding="utf-8")) for p in (tmp_path / "r").glob("*/report.json")]
+    assert sorted((r["kind"], r["period"]) for r in records) == [
+        ("monthly", "2025-07"), ("monthly", "2025-08"), ("quarterly", "2025-Q3"), ("year", "contract-year-1")]
+    assert out.count("rendered ") == 4 and (tmp_path / "r" / "index.html").exists()
+    assert main(argv) == 0
+    assert f"0 file(s) loaded, {len(exports)} already loaded" in capsys.readouterr().out

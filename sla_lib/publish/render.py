@@ -400,10 +400,51 @@ def default_workers(jobs: int) -> int:
     return max(1, min(cores, 4, jobs // 3))
 
 
+def _warm_up() -> None:
+    """What a helper process does before its first report: import what reports import, start the
+    notebook shell, read the page's parts."""
+    from sla_lib.publish import execute, page
+    from sla_lib.reports import charts, monthly, quarterly, review, staffing  # noqa: F401
+
+    execute.runner()
+    page._head_styles()
+    page._markdown()
+    _plotly_js()
+
+
+class Helpers:
+    """Rendering processes started ahead of their reports, e.g. while the exports load
+    (``sla report``): each imports the libraries and starts its notebook shell meanwhile. Give it
+    to :func:`render_reports` as ``helpers``; close it (or use it as a context manager) after."""
+
+    def __init__(self, n: int):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.n = max(0, n)
+        # "spawn" on every platform: a fresh interpreter, as on Windows; never a fork of a process
+        # that holds DuckDB threads
+        self.pool = ProcessPoolExecutor(max_workers=self.n, mp_context=multiprocessing.get_context("spawn")) \
+            if self.n else None
+        for _ in range(self.n):
+            self.pool.submit(_warm_up)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> Helpers:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def render_reports(jobs: Sequence[tuple[str, str | int]], db: Path, contract_path: Path,
                    out_dir: Path = config.REPORTS_DIR, notebooks_dir: Path | None = None,
                    workers: int | None = None,
-                   on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+                   on_done: Callable[[Outcome], None] | None = None,
+                   helpers: Helpers | None = None) -> list[Outcome]:
     """Render every ``(kind, period)`` of ``jobs``; the outcomes in the order of ``jobs``.
 
     The libraries are imported and the notebook shell started once per process: this process
@@ -412,13 +453,17 @@ def render_reports(jobs: Sequence[tuple[str, str | int]], db: Path, contract_pat
     Each report is written atomically as by :func:`render_report`; one that fails keeps its
     previous version and its outcome names the cell, and the others are still rendered (a helper
     that dies leaves its report failed and the rest to this process). ``on_done`` is called as
-    each one finishes. The archive index is written once, at the end.
+    each one finishes. The archive index is written once, at the end. ``helpers``: processes
+    started before (:class:`Helpers`), used instead of starting ``workers - 1`` new ones.
     """
     out_dir = Path(out_dir)
     todo = [(kinds.kind(k).name, kinds.kind(k).label_of(p)) for k, p in jobs]
     args = (str(Path(db)), str(Path(contract_path)), str(out_dir),
             str(Path(notebooks_dir).resolve()) if notebooks_dir is not None else None)
-    n = default_workers(len(todo)) if workers is None else max(1, min(workers, len(todo) or 1))
+    if helpers is not None:
+        n = 1 + helpers.n
+    else:
+        n = default_workers(len(todo)) if workers is None else max(1, min(workers, len(todo) or 1))
     results: dict[int, Outcome] = {}
     queue = list(range(len(todo)))[::-1]
     lock = threading.Lock()
@@ -437,50 +482,50 @@ def render_reports(jobs: Sequence[tuple[str, str | int]], db: Path, contract_pat
         if n <= 1:
             while (i := take()) is not None:
                 done(i, *_render_one(*todo[i], *args))
+        elif helpers is not None:
+            _render_shared(todo, args, helpers.pool, helpers.n, take, done)
         else:
-            _render_shared(todo, args, n - 1, take, done)
+            with Helpers(n - 1) as started:
+                _render_shared(todo, args, started.pool, started.n, take, done)
     finally:
         write_index(out_dir)
     return [results[i] for i in range(len(todo))]
 
 
-def _render_shared(todo, args, helpers: int, take, done) -> None:
-    """This process and ``helpers`` spawned processes render the queue's reports together."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, wait
+def _render_shared(todo, args, pool, helpers: int, take, done) -> None:
+    """This process and the ``helpers`` processes of ``pool`` render the queue's reports together."""
+    from concurrent.futures import wait
 
     futures, flock = [], threading.Lock()
-    # "spawn" on every platform: a fresh interpreter, as on Windows; never a fork of a process that
-    # holds DuckDB threads
-    with ProcessPoolExecutor(max_workers=helpers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        def feed() -> None:
-            i = take()
-            if i is None:
-                return
-            try:
-                future = pool.submit(_render_one, *todo[i], *args)
-            except Exception as e:  # the pool broke: this report failed, the others stay queued for us
-                done(i, None, f"{todo[i][0]} {todo[i][1]}: no rendering process ({type(e).__name__}: {e})", 0.0)
-                return
-            with flock:
-                futures.append(future)
-            future.add_done_callback(lambda f, i=i: finished(i, f))
 
-        def finished(i: int, future) -> None:
-            try:
-                done(i, *future.result())
-            except Exception as e:  # the helper died (killed, out of memory)
-                done(i, None, f"{todo[i][0]} {todo[i][1]}: the rendering process stopped ({type(e).__name__}: {e})", 0.0)
-                return
-            feed()
+    def feed() -> None:
+        i = take()
+        if i is None:
+            return
+        try:
+            future = pool.submit(_render_one, *todo[i], *args)
+        except Exception as e:  # the pool broke: this report failed, the others stay queued for us
+            done(i, None, f"{todo[i][0]} {todo[i][1]}: no rendering process ({type(e).__name__}: {e})", 0.0)
+            return
+        with flock:
+            futures.append(future)
+        future.add_done_callback(lambda f, i=i: finished(i, f))
 
-        for _ in range(helpers):
-            feed()
-        while (i := take()) is not None:
-            done(i, *_render_one(*todo[i], *args))
-        while True:
-            with flock:
-                pending = [f for f in futures if not f.done()]
-            if not pending:
-                break
-            wait(pending)
+    def finished(i: int, future) -> None:
+        try:
+            done(i, *future.result())
+        except Exception as e:  # the helper died (killed, out of memory)
+            done(i, None, f"{todo[i][0]} {todo[i][1]}: the rendering process stopped ({type(e).__name__}: {e})", 0.0)
+            return
+        feed()
+
+    for _ in range(helpers):
+        feed()
+    while (i := take()) is not None:
+        done(i, *_render_one(*todo[i], *args))
+    while True:
+        with flock:
+            pending = [f for f in futures if not f.done()]
+        if not pending:
+            break
+        wait(pending)
