@@ -316,3 +316,20 @@ def test_twelve_months_is_the_one_year_demo(tmp_path, contract):
     assert 5500 <= len(one) <= 6500 and one["status"].eq("处理中").sum() >= 3  # open at the end of year 1
     with pytest.raises(ValueError, match="at least 1"):
         generate_tickets(contract, seed=7, months=0)
+
+
+def test_ticket_workbooks_as_excel_shows_them(written, rows):
+    """The demo's ticket workbooks (written by sla_lib.demo.xlsx, not openpyxl) open in openpyxl as
+    an export looks in Excel: the sheet 工单登记, the header frozen, the column widths, the document's
+    creator, and times that read back to the minute with the export's number format."""
+    raw, _ = written
+    wb = load_workbook(raw / "工单登记_2025Q3.xlsx")  # not read-only: formats, panes and widths
+    ws = wb.active
+    assert wb.sheetnames == ["工单登记"] and ws.freeze_panes == "A2" and wb.properties.creator == "工单系统"
+    n = len(rows["工单登记_2025Q3.xlsx"])
+    assert ws.column_dimensions["I"].width == 48 and ws.max_row == 1 + n > 1000 and ws.max_column == len(HEADERS)
+    cell = ws["B2"]
+    assert cell.value == dt.datetime(2025, 7, 1, 8, 21) and cell.number_format == "yyyy-mm-dd hh:mm"
+    times = [c.value for c in ws["B"][1:] if isinstance(c.value, dt.datetime)]
+    assert len(times) == n and all(t.second == 0 and t.microsecond == 0 for t in times)
+    wb.close()

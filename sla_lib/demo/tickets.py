@@ -52,7 +52,6 @@ import chinese_calendar
 import numpy as np
 import pandas as pd
 
-from sla_lib.demo.files import fixed_zip
 from sla_lib.rules.contract import Contract, add_months
 
 # Default Chinese template (data-contract.md, "tickets"): canonical name -> header, in order.
@@ -744,18 +743,13 @@ def _csv_bytes(records, fmt, encoding: str, rng: np.random.Generator, missing: t
 
 
 def _xlsx_bytes(records, style: str, rng: np.random.Generator, export_at: dt.datetime) -> bytes:
-    from openpyxl import Workbook
+    """The ticket system's Excel export (sla_lib.demo.xlsx: written directly, not cell by cell)."""
+    from sla_lib.demo.xlsx import sheet_bytes
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "工单登记"
-    wb.properties.creator = "工单系统"
-    wb.properties.created = export_at
-    ws.append(list(HEADERS.values()))
+    rows, formats = [list(HEADERS.values())], [None]
     as_text = rng.random(len(records)) < (0.4 if style == "xlsx_mixed" else 0.0)
     number_format = "yyyy-mm-dd hh:mm" if style == "xlsx_datetime" else "yyyy/m/d h:mm"
     cols = list(HEADERS)
-    tcols = [k for k, c in enumerate(cols) if c in TIME_COLUMNS]
     for r, rec in enumerate(records):
         row = []
         for c in cols:
@@ -768,15 +762,7 @@ def _xlsx_bytes(records, style: str, rng: np.random.Generator, export_at: dt.dat
                 row.append(_fmt_cn(v.to_pydatetime()) if as_text[r] else v.to_pydatetime())
             else:
                 row.append(v)
-        ws.append(row)
-        if not as_text[r]:
-            for k in tcols:
-                cell = ws.cell(row=r + 2, column=k + 1)
-                if isinstance(cell.value, dt.datetime):
-                    cell.number_format = number_format
-    for k, width in enumerate((15, 17, 8, 16, 9, 14, 10, 8, 48, 17, 17, 17, 8, 17, 17, 17, 8, 8, 10)):
-        ws.column_dimensions[ws.cell(row=1, column=k + 1).column_letter].width = width
-    ws.freeze_panes = "A2"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return fixed_zip(buf.getvalue(), export_at)
+        rows.append(row)
+        formats.append(None if as_text[r] else [number_format] * len(cols))
+    widths = (15, 17, 8, 16, 9, 14, 10, 8, 48, 17, 17, 17, 8, 17, 17, 17, 8, 8, 10)
+    return sheet_bytes("工单登记", rows, formats, widths, creator="工单系统", when=export_at)
