@@ -202,3 +202,58 @@ def test_backfilled_punches_are_register_findings(wecom):
     got = q(wecom["db"], "SELECT count(*) FILTER (WHERE detail LIKE '%的考勤%'), count(*) FILTER (WHERE detail LIKE '%的打卡%') "
                          "FROM register_findings WHERE finding = 'backfilled'")
     assert got == [(len(daily), len(punches))] and len(daily) > 0 and len(punches) > 0
+
+
+# -- DingTalk: the layout of its 考勤报表 (the real exports it was checked on cannot be kept) ---------------
+DINGTALK_HEADER = ["姓名", "考勤组", "部门", "工号", "职位", "UserId", "日期", "workDate", "班次", "上班1打卡时间",
+                   "上班1打卡结果", "下班1打卡时间", "下班1打卡结果", "关联的审批单"]
+PUNCH_HEADER = ["姓名", "考勤组", "部门", "工号", "职位", "UserId", "考勤日期", "考勤时间", "打卡时间", "打卡结果",
+                "打卡地址", "打卡备注", "异常打卡原因", "打卡图片1", "打卡图片2", "打卡设备"]
+
+
+def _dingtalk(path: Path) -> Path:
+    """A 考勤报表 as DingTalk lays it out (docs/presets.md, "DingTalk"): sheets 每日统计 and 原始记录,
+    each under two title rows; 每日统计 with an empty row under its header."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "每日统计"
+    ws.append(["每日统计 统计日期：2026-03-01 至 2026-03-31"])
+    ws.append(["报表生成时间：2026-04-01 09:12"])
+    ws.append(DINGTALK_HEADER)
+    ws.append([])
+    ws.append(["王工", "驻场", "信息科", "", "工程师", "1709644298822", "26-03-02 星期一", "1772380800000", "早班",
+                "08:12", "正常", "17:41", "正常", ""])
+    ws.append(["王工", "驻场", "信息科", "", "工程师", "1709644298822", "26-03-03 星期二", "1772467200000", "早班",
+                "08:47", "迟到", "次日 00:07", "正常", ""])  # a check-out after midnight
+    ws.append(["王工", "驻场", "信息科", "", "工程师", "1709644298822", "26-03-07 星期六", "1772812800000", "休息",
+                "", "", "", "", ""])
+    ws.append(["李工", "驻场", "信息科", "", "工程师", "1709644298823", "26-03-02 星期一", "1772380800000", "早班",
+                "", "缺卡", "", "缺卡", "事假 03-02 08:00到03-02 17:00"])
+    raw = wb.create_sheet("原始记录")
+    raw.append(["原始记录 统计日期：2026-03-01 至 2026-03-31"])
+    raw.append(["报表生成时间：2026-04-01 09:12"])
+    raw.append(PUNCH_HEADER)
+    for when, result in [("2026-03-02 08:12", "正常"), ("2026-03-02 08:13", "打卡无效:已经打过卡了"),
+                         ("2026-03-02 17:41", "正常"), ("2026-03-04 00:07", "正常")]:
+        raw.append(["王工", "驻场", "信息科", "", "工程师", "1709644298822", f"26-03-0{2 if when < '2026-03-03' else 3} 星期一",
+                    "", when, result, "西安市精神卫生中心", "", "", "", "", "考勤机"])
+    wb.save(path)
+    return path
+
+
+def test_a_dingtalk_report_loads_both_sheets_with_kind_only(tmp_path):
+    f = _dingtalk(tmp_path / "信息科_考勤报表_20260301-20260331.xlsx")
+    db = tmp_path / "sla.duckdb"
+    daily = ingest([f], db, CONTRACT, kind="attendance", echo=lambda *_: None)
+    punches = ingest([f], db, CONTRACT, kind="punches", echo=lambda *_: None)
+    (d,), (p,) = daily.files, punches.files
+    assert (d.preset, d.rows_read, d.rows_loaded, d.rows_rejected) == ("dingtalk-daily", 4, 4, 0)
+    assert (p.preset, p.rows_read, p.rows_loaded, p.rows_rejected) == ("dingtalk-punches", 4, 4, 0)
+    assert q(db, "SELECT person, work_date, check_in, check_out, result, note FROM attendance_rows "
+                 "ORDER BY person DESC, work_date") == [
+        ("王工", dt.date(2026, 3, 2), dt.datetime(2026, 3, 2, 8, 12), dt.datetime(2026, 3, 2, 17, 41), "正常", None),
+        ("王工", dt.date(2026, 3, 3), dt.datetime(2026, 3, 3, 8, 47), dt.datetime(2026, 3, 4, 0, 7), "迟到", None),
+        ("王工", dt.date(2026, 3, 7), None, None, None, None),
+        ("李工", dt.date(2026, 3, 2), None, None, "缺卡", "事假 03-02 08:00到03-02 17:00")]
+    assert q(db, "SELECT punched_at, result, device FROM punch_rows ORDER BY punched_at")[-1] == (
+        dt.datetime(2026, 3, 4, 0, 7), "正常", "考勤机")

@@ -151,10 +151,14 @@ def install_macros(con, contract: Contract, extra_formats: list[str] | None = No
         t + CASE WHEN regexp_matches(x, '下午|晚上|PM|pm') AND hour(t) < 12 THEN INTERVAL 12 HOUR
                  WHEN regexp_matches(x, '凌晨|上午|AM|am') AND hour(t) = 12 THEN -INTERVAL 12 HOUR
                  ELSE INTERVAL 0 HOUR END;
+    CREATE OR REPLACE TEMP MACRO sla_ts_text(x) AS
+        coalesce({offset}, sla_ts_pm(x, coalesce({ordered}, try_strptime(sla_ts_clean(x), {fmts}))));
     CREATE OR REPLACE TEMP MACRO sla_ts_slow(x) AS
         CASE WHEN regexp_full_match(x, '[0-9]{{5}}(\\.[0-9]+)?')
                   THEN TIMESTAMP '1899-12-30' + to_seconds(CAST(round(CAST(x AS DOUBLE) * 86400) AS BIGINT))
-             ELSE coalesce({offset}, sla_ts_pm(x, coalesce({ordered}, try_strptime(sla_ts_clean(x), {fmts})))) END;
+             -- DingTalk writes a punch after midnight of the row's day as "次日 00:07": the next day
+             WHEN contains(x, '次日') THEN sla_ts_text(trim(replace(x, '次日', ' '))) + INTERVAL 1 DAY
+             ELSE sla_ts_text(x) END;
     -- ISO spellings first (most exports); everything else only for the rows that need it
     CREATE OR REPLACE TEMP MACRO sla_ts(x) AS
         coalesce(try_strptime(x, {first}), sla_ts_slow(x));
