@@ -415,13 +415,16 @@ def _warm_up() -> None:
 class Helpers:
     """Rendering processes started ahead of their reports, e.g. while the exports load
     (``sla report``): each imports the libraries and starts its notebook shell meanwhile. Give it
-    to :func:`render_reports` as ``helpers``; close it (or use it as a context manager) after."""
+    to :func:`render_reports` as ``helpers``; close it (or use it as a context manager) after.
+    With ``here=False`` this process does not render itself: it would start cold (its libraries
+    not imported yet) while the helpers are ready, so ``sla report`` starts one helper per core."""
 
-    def __init__(self, n: int):
+    def __init__(self, n: int, here: bool = True):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         self.n = max(0, n)
+        self.here = here or not self.n  # whether this process renders too (else it only hands out reports)
         # "spawn" on every platform: a fresh interpreter, as on Windows; never a fork of a process
         # that holds DuckDB threads
         self.pool = ProcessPoolExecutor(max_workers=self.n, mp_context=multiprocessing.get_context("spawn")) \
@@ -438,6 +441,9 @@ class Helpers:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+_WEIGHT = {"year": 0, "monthly": 1, "quarterly": 2}  # the order a batch renders its kinds in
 
 
 def render_reports(jobs: Sequence[tuple[str, str | int]], db: Path, contract_path: Path,
@@ -461,11 +467,14 @@ def render_reports(jobs: Sequence[tuple[str, str | int]], db: Path, contract_pat
     args = (str(Path(db)), str(Path(contract_path)), str(out_dir),
             str(Path(notebooks_dir).resolve()) if notebooks_dir is not None else None)
     if helpers is not None:
-        n = 1 + helpers.n
+        n = int(helpers.here) + helpers.n
     else:
         n = default_workers(len(todo)) if workers is None else max(1, min(workers, len(todo) or 1))
     results: dict[int, Outcome] = {}
-    queue = list(range(len(todo)))[::-1]
+    # the longest first (a contract-year review takes about two months' time, a quarter half of one),
+    # so that no process is left with a long report while the others have finished
+    longest_first = sorted(range(len(todo)), key=lambda i: _WEIGHT.get(todo[i][0], 1))
+    queue = longest_first[::-1]
     lock = threading.Lock()
 
     def take() -> int | None:
@@ -483,7 +492,7 @@ def render_reports(jobs: Sequence[tuple[str, str | int]], db: Path, contract_pat
             while (i := take()) is not None:
                 done(i, *_render_one(*todo[i], *args))
         elif helpers is not None:
-            _render_shared(todo, args, helpers.pool, helpers.n, take, done)
+            _render_shared(todo, args, helpers.pool, helpers.n, take, done, here=helpers.here)
         else:
             with Helpers(n - 1) as started:
                 _render_shared(todo, args, started.pool, started.n, take, done)
@@ -492,8 +501,9 @@ def render_reports(jobs: Sequence[tuple[str, str | int]], db: Path, contract_pat
     return [results[i] for i in range(len(todo))]
 
 
-def _render_shared(todo, args, pool, helpers: int, take, done) -> None:
-    """This process and the ``helpers`` processes of ``pool`` render the queue's reports together."""
+def _render_shared(todo, args, pool, helpers: int, take, done, here: bool = True) -> None:
+    """This process (unless not ``here``) and the ``helpers`` processes of ``pool`` render the
+    queue's reports together."""
     from concurrent.futures import wait
 
     futures, flock = [], threading.Lock()
@@ -521,7 +531,7 @@ def _render_shared(todo, args, pool, helpers: int, take, done) -> None:
 
     for _ in range(helpers):
         feed()
-    while (i := take()) is not None:
+    while here and (i := take()) is not None:
         done(i, *_render_one(*todo[i], *args))
     while True:
         with flock:
