@@ -436,3 +436,19 @@ def test_the_print_edition_fits_on_a_few_a4_pages(rendered, tmp_path):
     assert proc.returncode == 0 and pdf.exists(), proc.stderr[-2000:]
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
     assert 1 <= pages <= 4, pages
+
+
+def test_report_facts_read_once_for_every_month_equal_those_of_each_month(rendered):
+    """A batch reads the facts of every month of a state at once; each month's equal what one
+    query of that month gives (report.json, the scheduler's fingerprint)."""
+    from sla_lib.publish import fingerprints as fp
+
+    contract = load_contract(CONTRACT)
+    con = sdb.connect(rendered["db"], read_only=True)
+    try:
+        months = [r[0] for r in con.execute("SELECT DISTINCT month FROM ticket_sla ORDER BY 1").fetchall()]
+        assert len(months) >= 2
+        for m in months:
+            assert fp._db_facts(rendered["db"], contract.sha256, m) == fp.report_inputs(con, contract.sha256, m)
+    finally:
+        con.close()
