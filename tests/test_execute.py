@@ -135,6 +135,22 @@ def test_batch_with_a_helper_process_renders_each_report_once_and_keeps_progress
     assert all(f"{m}/monthly-report.html" in index for _, m in jobs)
 
 
+def test_when_the_helpers_can_take_no_report_this_process_renders_the_rest(db, tmp_path):
+    """``sla report`` leaves the rendering to its helpers; when their pool can take no more (it
+    broke: a helper killed, out of memory), the report it refused is named as failed and every
+    other one is rendered here."""
+    from sla_lib.publish.render import Helpers
+
+    jobs = [("monthly", MONTH), ("monthly", "2025-07"), ("monthly", "2025-09")]
+    with Helpers(1, here=False) as helpers:
+        helpers.pool.shutdown(wait=True)  # from now on every submit raises, as on a broken pool
+        outcomes = render_reports(jobs, db, CONTRACT, tmp_path / "reports", helpers=helpers)
+    assert [(o.kind, o.period) for o in outcomes] == jobs
+    failed = [o for o in outcomes if o.error]
+    assert len(failed) == 1 and "no rendering process" in failed[0].error, [o.error for o in outcomes]
+    assert sum(1 for o in outcomes if o.error is None and o.path.exists()) == 2
+
+
 def test_a_failing_report_of_a_batch_is_named_and_the_others_are_rendered(db, tmp_path):
     nb_dir = tmp_path / "notebooks"
     nb_dir.mkdir()

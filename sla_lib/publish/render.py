@@ -466,10 +466,7 @@ def render_reports(jobs: Sequence[tuple[str, str | int]], db: Path, contract_pat
     todo = [(kinds.kind(k).name, kinds.kind(k).label_of(p)) for k, p in jobs]
     args = (str(Path(db)), str(Path(contract_path)), str(out_dir),
             str(Path(notebooks_dir).resolve()) if notebooks_dir is not None else None)
-    if helpers is not None:
-        n = int(helpers.here) + helpers.n
-    else:
-        n = default_workers(len(todo)) if workers is None else max(1, min(workers, len(todo) or 1))
+    n = default_workers(len(todo)) if workers is None else max(1, min(workers, len(todo) or 1))
     results: dict[int, Outcome] = {}
     # the longest first (a contract-year review takes about two months' time, a quarter half of one),
     # so that no process is left with a long report while the others have finished
@@ -488,11 +485,11 @@ def render_reports(jobs: Sequence[tuple[str, str | int]], db: Path, contract_pat
                 on_done(results[i])
 
     try:
-        if n <= 1:
+        if helpers is not None and helpers.n:
+            _render_shared(todo, args, helpers.pool, helpers.n, take, done, here=helpers.here)
+        elif n <= 1:
             while (i := take()) is not None:
                 done(i, *_render_one(*todo[i], *args))
-        elif helpers is not None:
-            _render_shared(todo, args, helpers.pool, helpers.n, take, done, here=helpers.here)
         else:
             with Helpers(n - 1) as started:
                 _render_shared(todo, args, started.pool, started.n, take, done)
@@ -539,3 +536,6 @@ def _render_shared(todo, args, pool, helpers: int, take, done, here: bool = True
         if not pending:
             break
         wait(pending)
+    # the helpers could take no more (their pool broke): what is left is rendered here
+    while (i := take()) is not None:
+        done(i, *_render_one(*todo[i], *args))
