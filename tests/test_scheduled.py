@@ -515,6 +515,18 @@ def _chromium() -> str | None:
                  if shutil.which(n)), None)
 
 
+def _printable() -> bool:
+    """A browser, pdftotext and a Chinese font: without the font the PDF holds no Chinese text to
+    check (the browser draws boxes)."""
+    if _chromium() is None or shutil.which("pdftotext") is None or shutil.which("fc-list") is None:
+        return False
+    fonts = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True).stdout
+    return bool(fonts.strip())
+
+
+PRINTABLE = pytest.mark.skipif(not _printable(), reason="needs chromium, poppler-utils (pdftotext) and a Chinese font")
+
+
 def print_to_pdf(page: Path, pdf: Path, window: str) -> None:
     """Print a page to PDF as a browser does, with the network shut off (--virtual-time-budget lets
     the inline scripts draw the figures first)."""
@@ -555,8 +567,7 @@ def figure_texts(html: str) -> dict[str, list[str]]:
     return out
 
 
-@pytest.mark.skipif(_chromium() is None or shutil.which("pdftotext") is None,
-                    reason="needs chromium and poppler-utils (pdftotext)")
+@PRINTABLE
 @pytest.mark.parametrize("window", ["1920,1080", "800,600"])
 def test_a_report_prints_on_a4_with_every_chart_whole(year, tmp_path, window):
     """Printed from a browser window of a desktop's width (figures drawn wider than the page) or a
@@ -581,8 +592,7 @@ def test_a_report_prints_on_a4_with_every_chart_whole(year, tmp_path, window):
     assert "西安市精神卫生中心运维服务月度报告·2025年10月" in text
 
 
-@pytest.mark.skipif(_chromium() is None or shutil.which("pdftotext") is None,
-                    reason="needs chromium and poppler-utils (pdftotext)")
+@PRINTABLE
 def test_the_archive_index_prints_on_a4(year, tmp_path):
     pdf = tmp_path / "index.pdf"
     print_to_pdf(year["out"] / "index.html", pdf, "1280,900")
