@@ -127,6 +127,8 @@ def connect(path: str | Path = config.DB_PATH, read_only: bool = False, wait_sec
         wait_seconds = float(os.environ.get("SLA_DB_WAIT_SECONDS", "30"))
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            _new_file(path)
     else:
         path = current_file(path)
         if not path.exists():
@@ -154,12 +156,46 @@ def connect(path: str | Path = config.DB_PATH, read_only: bool = False, wait_sec
     except duckdb.Error:
         pass
     if not read_only and _schema_version(con) != SCHEMA_VERSION:
-        con.execute(SCHEMA)
-        con.execute(_UPGRADE)
-        con.execute(FINDINGS_TABLES)
-        con.execute(VIEWS)
-        con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+        _make_schema(con)
     return con
+
+
+@functools.cache
+def _empty_database() -> bytes:
+    """The bytes of a new database file holding every table and view of this version (made once
+    per process: a new file is this copy, not 40 ms of DDL)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="sla-empty-") as d:
+        f = Path(d) / "empty.duckdb"
+        con = duckdb.connect(str(f))
+        try:
+            _make_schema(con)
+        finally:
+            con.close()
+        return f.read_bytes()
+
+
+def _new_file(path: Path) -> None:
+    """Put the empty database in place at ``path`` (never over a file another process made meanwhile)."""
+    tmp = path.with_name(f".{path.name}.empty-{os.getpid()}-{time.monotonic_ns()}")
+    try:
+        tmp.write_bytes(_empty_database())
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    except (OSError, duckdb.Error):  # no hard links (FAT), no room: DuckDB makes the file, or says why
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _make_schema(con) -> None:
+    con.execute(SCHEMA)
+    con.execute(_UPGRADE)
+    con.execute(FINDINGS_TABLES)
+    con.execute(VIEWS)
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
 
 
 _UPGRADE = "ALTER TABLE ingest_log ADD COLUMN IF NOT EXISTS rows_merged INTEGER DEFAULT 0"
