@@ -81,6 +81,9 @@ def recompute(con, contract: Contract) -> None:
     caller's transaction; the tables are created by ``store.db.connect``)."""
     for table in STAFFING_FINDINGS:
         con.execute(f"DELETE FROM {table}")
+    if not con.execute("SELECT count(*) FROM ingest_log WHERE kind IN ('attendance', 'punches', 'leave', "
+                       "'deliverables')").fetchall()[0][0]:
+        return  # no file of these kinds was ever loaded: every one of the four is empty (a register of tickets alone)
     result = compute(con, contract)
     for table, df, cols in (("staffing_days", result["days"], DAY_COLUMNS),
                             ("staffing_coverage", result["coverage"], COVERAGE_COLUMNS),

@@ -115,10 +115,12 @@ def _ordered_sql(order: str) -> str:
         return f"coalesce(TRY_CAST(nullif(p.{k}, '') AS INTEGER), {default})"
 
     year = f"CASE WHEN strlen(p.{y}) = 2 THEN 2000 + {part(y)} WHEN strlen(p.{y}) = 4 THEN {part(y)} END"
-    return (f"(SELECT try_strptime(printf('%04d-%02d-%02d %02d:%02d:%02d', {year}, {part(mo)}, {part(d)}, "
-            f"{part('h')}, {part('mi')}, {part('s')}), '%Y-%m-%d %H:%M:%S') FROM (SELECT regexp_extract("
+    # a lambda over the one-element list of the fields (not a subquery): bound once, not per use
+    return (f"list_transform([regexp_extract("
             f"trim(regexp_replace(regexp_replace(sla_ts_clean(x), {sql_str(WEEKDAY)}, ' ', 'gi'), '\\s+', ' ', 'g')), "
-            f"{sql_str(ORDERED_TS)}, ['a', 'b', 'c', 'h', 'mi', 's']) AS p))")
+            f"{sql_str(ORDERED_TS)}, ['a', 'b', 'c', 'h', 'mi', 's'])], lambda p: "
+            f"try_strptime(printf('%04d-%02d-%02d %02d:%02d:%02d', {year}, {part(mo)}, {part(d)}, "
+            f"{part('h')}, {part('mi')}, {part('s')}), '%Y-%m-%d %H:%M:%S'))[1]")
 
 
 def install_macros(con, contract: Contract, extra_formats: list[str] | None = None, fast: bool = True,
@@ -147,18 +149,20 @@ def install_macros(con, contract: Contract, extra_formats: list[str] | None = No
     CREATE OR REPLACE TEMP MACRO sla_ts_clean(x) AS
         trim(regexp_replace(regexp_replace(sla_hw(x), '(上午|下午|中午|晚上|凌晨|早上|AM|PM|am|pm)', ' ', 'g'),
                             '\\s+', ' ', 'g'));
+    -- (t once, in a lambda: a macro argument used three times is planned three times)
     CREATE OR REPLACE TEMP MACRO sla_ts_pm(x, t) AS
-        t + CASE WHEN regexp_matches(x, '下午|晚上|PM|pm') AND hour(t) < 12 THEN INTERVAL 12 HOUR
-                 WHEN regexp_matches(x, '凌晨|上午|AM|am') AND hour(t) = 12 THEN -INTERVAL 12 HOUR
-                 ELSE INTERVAL 0 HOUR END;
+        list_transform([t], lambda u: u + CASE WHEN regexp_matches(x, '下午|晚上|PM|pm') AND hour(u) < 12
+                                               THEN INTERVAL 12 HOUR
+                                               WHEN regexp_matches(x, '凌晨|上午|AM|am') AND hour(u) = 12
+                                               THEN -INTERVAL 12 HOUR ELSE INTERVAL 0 HOUR END)[1];
     CREATE OR REPLACE TEMP MACRO sla_ts_text(x) AS
         coalesce({offset}, sla_ts_pm(x, coalesce({ordered}, try_strptime(sla_ts_clean(x), {fmts}))));
     CREATE OR REPLACE TEMP MACRO sla_ts_slow(x) AS
         CASE WHEN regexp_full_match(x, '[0-9]{{5}}(\\.[0-9]+)?')
                   THEN TIMESTAMP '1899-12-30' + to_seconds(CAST(round(CAST(x AS DOUBLE) * 86400) AS BIGINT))
              -- DingTalk writes a punch after midnight of the row's day as "次日 00:07": the next day
-             WHEN contains(x, '次日') THEN sla_ts_text(trim(replace(x, '次日', ' '))) + INTERVAL 1 DAY
-             ELSE sla_ts_text(x) END;
+             ELSE sla_ts_text(trim(replace(x, '次日', ' ')))
+                  + CASE WHEN contains(x, '次日') THEN INTERVAL 1 DAY ELSE INTERVAL 0 DAY END END;
     -- ISO spellings first (most exports); everything else only for the rows that need it
     CREATE OR REPLACE TEMP MACRO sla_ts(x) AS
         coalesce(try_strptime(x, {first}), sla_ts_slow(x));
