@@ -298,10 +298,13 @@ def test_concurrent_runs_one_renders_the_other_stops_with_a_message(archive):
            "--db", "sla.duckdb", "--contract", "contract.yaml", "--out", "reports"]
     first = subprocess.Popen(cmd, cwd=archive, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lock = out / LOCK_NAME
-    deadline = time.monotonic() + 60
-    while f"pid {first.pid} " not in (lock.read_text() if lock.exists() else ""):  # it holds the lock
-        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+    for _ in range(1200):  # until it holds the lock (a cap by count, no clock: some minutes of 50 ms pauses)
+        if f"pid {first.pid} " in (lock.read_text() if lock.exists() else ""):
+            break
+        assert first.poll() is None, first.communicate()
         time.sleep(0.05)
+    else:
+        pytest.fail(f"the first run never took the lock {lock}")
     second = subprocess.run(cmd, cwd=archive, capture_output=True, text=True, timeout=120)
     out1, err1 = first.communicate(timeout=300)
     assert first.returncode == EXIT_OK, err1
