@@ -19,7 +19,7 @@ def _positive_int(text: str) -> int:
     except ValueError:
         v = 0
     if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of months (1 or more), got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a whole number, 1 or more, got {text!r}")
     return v
 
 

@@ -564,7 +564,7 @@ def ingest(paths: list[Path], db_path: Path = config.DB_PATH, contract_path: Pat
                 _failed(result, echo, path, e, db_path, needed)
                 continue
             for sheet_name, preset_name in targets:
-                if loaded and (sheet_name or "") in loaded or (loaded and sheet_name is None):
+                if loaded and (sheet_name is None or sheet_name in loaded):
                     known = loaded.get(sheet_name or "") or next(iter(loaded.values()))
                     where = f" (sheet {sheet_name})" if sheet_name else ""
                     result.files.append(FileResult(path, "skipped", f"already loaded as {known}{where}"))

@@ -77,74 +77,79 @@ def period_fingerprints(con, contract_sha256: str, period_sql: str = MONTHLY_PER
     return out
 
 
+FACT_KEYS = ("as_of", "as_of_source", "computed_at", "contract_sha256")
+_LOG_COLUMNS = "source_file, file_id, load_seq, kind, loaded_at, export_as_of, rows_loaded"
+
+
+def _inputs(files: list[tuple], counts: dict[str, int] | None = None) -> list[dict[str, Any]]:
+    """The input files of report.json, in load order; with ``counts``, each file's number of the
+    period's tickets whose current version comes from it."""
+    out = []
+    for f, fid, seq, kind, loaded, exp, rows in files:
+        item = {"source_file": f, "sha256": fid, "load_seq": seq, "kind": kind,
+                "loaded_at": str(loaded) if loaded is not None else None,
+                "export_as_of": str(exp) if exp is not None else None, "rows_loaded": rows}
+        if counts is not None:
+            item["period_tickets"] = counts.get(fid, 0)
+        out.append(item)
+    return out
+
+
+def _facts(meta: dict, fingerprint: str | None, inputs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {k: meta.get(k) for k in FACT_KEYS} | {"input_fingerprint": fingerprint, "inputs": inputs}
+
+
 def report_inputs(con, contract_sha256: str, period: str, period_sql: str = MONTHLY_PERIOD_SQL) -> dict[str, Any]:
     """What a report of ``period`` is made of, for its report.json: the meta facts (as_of …), the
     input fingerprint, and every loaded file in load order with its sha256 and the number of the
-    period's tickets whose current version comes from it."""
-    meta = {k: v for k, v in con.execute("SELECT key, value FROM meta").fetchall()}
-    files = con.execute(f"""
-        SELECT l.source_file, l.file_id, l.load_seq, l.kind, l.loaded_at, l.export_as_of, l.rows_loaded,
-               coalesce(c.n, 0) AS period_tickets
-        FROM ingest_log l LEFT JOIN (
-            SELECT t.file_id, count(*) AS n FROM tickets t
-            WHERE t.ticket_id IN (SELECT s.ticket_id FROM ticket_sla s WHERE {period_sql} = ?)
-            GROUP BY 1) c USING (file_id)
-        ORDER BY l.load_seq""", [period]).fetchall()
-    inputs = [{"source_file": f, "sha256": fid, "load_seq": seq, "kind": kind,
-               "loaded_at": str(loaded) if loaded is not None else None,
-               "export_as_of": str(exp) if exp is not None else None,
-               "rows_loaded": rows, "period_tickets": n}
-              for f, fid, seq, kind, loaded, exp, rows, n in files]
+    period's tickets whose current version comes from it (the queries of one period; a batch
+    reads every month at once, :func:`_state_inputs`)."""
+    meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+    files = con.execute(f"SELECT {_LOG_COLUMNS} FROM ingest_log ORDER BY load_seq").fetchall()
+    counts = dict(con.execute(f"""
+        SELECT t.file_id, count(*) FROM tickets t
+        WHERE t.ticket_id IN (SELECT s.ticket_id FROM ticket_sla s WHERE {period_sql} = ?) GROUP BY 1""",
+                              [period]).fetchall())
     fp = period_fingerprints(con, contract_sha256, period_sql, only=period).get(period)
-    facts: dict[str, Any] = {k: meta.get(k) for k in ("as_of", "as_of_source", "computed_at", "contract_sha256")}
-    return facts | {"input_fingerprint": fp, "inputs": inputs}
-
-
-def _all_month_inputs(con, contract_sha256: str) -> dict[str, Any]:
-    """What :func:`report_inputs` reads, for every month at once (a batch renders many months of
-    one state): the meta facts, the load log, each month's tickets per file, every fingerprint."""
-    meta = {k: v for k, v in con.execute("SELECT key, value FROM meta").fetchall()}
-    files = con.execute("""
-        SELECT source_file, file_id, load_seq, kind, loaded_at, export_as_of, rows_loaded
-        FROM ingest_log ORDER BY load_seq""").fetchall()
-    per_month: dict[str, dict[str, int]] = {}
-    for period, file_id, n in con.execute(f"""
-            SELECT p.period, t.file_id, count(*) FROM tickets t
-            JOIN (SELECT DISTINCT s.ticket_id, {MONTHLY_PERIOD_SQL} AS period FROM ticket_sla s) p USING (ticket_id)
-            GROUP BY 1, 2""").fetchall():
-        per_month.setdefault(str(period), {})[file_id] = n
-    return {"meta": meta, "files": files, "per_month": per_month,
-            "fingerprints": period_fingerprints(con, contract_sha256, MONTHLY_PERIOD_SQL)}
+    return _facts(meta, fp, _inputs(files, counts))
 
 
 # by the identity of the database file read (inode, size, modification time: a state is never
 # rewritten in place, store/db.py) and the contract: one entry, the newest
-_MONTH_INPUTS: dict[tuple, dict[str, Any]] = {}
+_STATE_INPUTS: dict[tuple, dict[str, Any]] = {}
 
 
-def _db_facts(db: Path, contract_sha256: str, period: str, period_sql: str = MONTHLY_PERIOD_SQL) -> dict[str, Any]:
-    """report.json facts of a month (:func:`report_inputs`), from what was read of this state of
-    the file for every month (once per state and process)."""
+def _state_inputs(db: Path, contract_sha256: str) -> dict[str, Any]:
+    """What report.json says of every period of this state of the file, read once per state and
+    process (a batch renders many periods of one state): the meta facts, the load log, each month's
+    tickets per file, and every month's fingerprint."""
     st = Path(db).stat()
     key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, contract_sha256)
-    if key not in _MONTH_INPUTS:
+    if key not in _STATE_INPUTS:
         con = connect(db, read_only=True)
         try:
-            got = _all_month_inputs(con, contract_sha256)
+            per_month: dict[str, dict[str, int]] = {}
+            for period, file_id, n in con.execute(f"""
+                    SELECT p.period, t.file_id, count(*) FROM tickets t
+                    JOIN (SELECT DISTINCT s.ticket_id, {MONTHLY_PERIOD_SQL} AS period FROM ticket_sla s) p
+                      USING (ticket_id)
+                    GROUP BY 1, 2""").fetchall():
+                per_month.setdefault(str(period), {})[file_id] = n
+            got = {"meta": dict(con.execute("SELECT key, value FROM meta").fetchall()),
+                   "files": con.execute(f"SELECT {_LOG_COLUMNS} FROM ingest_log ORDER BY load_seq").fetchall(),
+                   "per_month": per_month,
+                   "fingerprints": period_fingerprints(con, contract_sha256, MONTHLY_PERIOD_SQL)}
         finally:
             con.close()
-        _MONTH_INPUTS.clear()
-        _MONTH_INPUTS[key] = got
-    got = _MONTH_INPUTS[key]
-    counts = got["per_month"].get(period, {})
-    inputs = [{"source_file": f, "sha256": fid, "load_seq": seq, "kind": kind,
-               "loaded_at": str(loaded) if loaded is not None else None,
-               "export_as_of": str(exp) if exp is not None else None,
-               "rows_loaded": rows, "period_tickets": counts.get(fid, 0)}
-              for f, fid, seq, kind, loaded, exp, rows in got["files"]]
-    facts: dict[str, Any] = {k: got["meta"].get(k) for k in ("as_of", "as_of_source", "computed_at", "contract_sha256")}
-    return facts | {"input_fingerprint": got["fingerprints"].get(period), "inputs": inputs}
+        _STATE_INPUTS.clear()
+        _STATE_INPUTS[key] = got
+    return _STATE_INPUTS[key]
 
+
+def _db_facts(db: Path, contract_sha256: str, period: str) -> dict[str, Any]:
+    """report.json facts of a month: what :func:`report_inputs` gives, from :func:`_state_inputs`."""
+    got = _state_inputs(db, contract_sha256)
+    return _facts(got["meta"], got["fingerprints"].get(period), _inputs(got["files"], got["per_month"].get(period, {})))
 
 
 def kind_fingerprints(con, contract, kind: str) -> dict[str, str]:
@@ -183,24 +188,18 @@ def _kind_fingerprint(con, contract, kind: str, period: str, per_month: dict[str
 
 def _period_facts(db: Path, contract, kind: str, period: str) -> dict[str, Any]:
     """report.json facts of a quarterly or contract-year report (see :func:`report_inputs`)."""
+    got = _state_inputs(db, contract.sha256)
     con = connect(db, read_only=True)
     try:
-        meta = {k: v for k, v in con.execute("SELECT key, value FROM meta").fetchall()}
-        files = con.execute("""SELECT source_file, file_id, load_seq, kind, loaded_at, export_as_of, rows_loaded
-                               FROM ingest_log ORDER BY load_seq""").fetchall()
-        inputs = [{"source_file": f, "sha256": fid, "load_seq": seq, "kind": k,
-                   "loaded_at": str(lo) if lo is not None else None, "export_as_of": str(ex) if ex else None,
-                   "rows_loaded": rows} for f, fid, seq, k, lo, ex, rows in files]
-        fp = _kind_fingerprint(con, contract, kind, period)
+        fp = _kind_fingerprint(con, contract, kind, period, got["fingerprints"])
     finally:
         con.close()
-    facts = {k: meta.get(k) for k in ("as_of", "as_of_source", "computed_at", "contract_sha256")}
-    return facts | {"input_fingerprint": fp, "inputs": inputs}
+    return _facts(got["meta"], fp, _inputs(got["files"]))
 
 
 def report_facts(db: Path, contract, kind: str, period: str) -> dict[str, Any]:
     """The report.json facts of ``period`` of report kind ``kind``: the meta facts (as_of …), the
     input fingerprint and the input files."""
     if kind == "monthly":
-        return _db_facts(db, contract.sha256, period, MONTHLY_PERIOD_SQL)
+        return _db_facts(db, contract.sha256, period)
     return _period_facts(db, contract, kind, period)

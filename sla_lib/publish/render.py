@@ -195,7 +195,7 @@ def _execute_in_kernel(nb_in: Path, parameters: dict, nb_dir: Path, failed: Path
         shutil.rmtree(work, ignore_errors=True)
 
 
-_SOURCES: dict[tuple[str, int, int], str] = {}
+_SOURCES: dict[tuple[str, int, int], tuple[str, int | None]] = {}  # the text and its nbformat version
 
 
 def _read_notebook(path: Path):
@@ -211,9 +211,10 @@ def _read_notebook(path: Path):
     st = path.stat()
     key = (str(path), st.st_mtime_ns, st.st_size)
     if key not in _SOURCES:
-        _SOURCES[key] = path.read_text(encoding="utf-8")
-    text = _SOURCES[key]
-    if json.loads(text).get("nbformat") != 4:
+        text = path.read_text(encoding="utf-8")
+        _SOURCES[key] = (text, json.loads(text).get("nbformat"))
+    text, version = _SOURCES[key]
+    if version != 4:
         return nbformat.read(str(path), as_version=4)
     return nbformat.v4.reads(text)
 

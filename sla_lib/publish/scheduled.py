@@ -28,14 +28,12 @@ message names the notebook cell that failed.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sla_lib import __version__, config
 from sla_lib.errors import SlaError
@@ -198,22 +196,6 @@ def _rel(p: Path) -> str:
     return project_relative(Path(p))
 
 
-_CONTRACTS: dict[tuple[str, str], Any] = {}
-
-
-def _load_contract(path: Path):
-    """load_contract, reusing the parsed contract while the file's bytes are the same (a year of
-    simulated daily runs in one process parses it once; a real run is one process anyway)."""
-    try:
-        key = (str(Path(path).resolve()), hashlib.sha256(Path(path).read_bytes()).hexdigest())
-    except OSError:
-        return load_contract(path)  # names the missing file
-    if key not in _CONTRACTS:
-        _CONTRACTS.clear()
-        _CONTRACTS[key] = load_contract(path)
-    return _CONTRACTS[key]
-
-
 @dataclass(frozen=True)
 class _Loaded:
     """What a run reads from one published database file before it plans: the sha256 of every
@@ -326,7 +308,7 @@ def run_scheduled(today: str | None = None, force: bool = False, raw_dir: Path =
 
 def _run(log: RunLog, simulated: dt.date | None, force: bool, raw_dir: Path, db_path: Path, contract_path: Path,
          out_dir: Path, notebooks_dir: Path | None, kinds: list[ReportKind] | None, started: float) -> int:
-    contract = _load_contract(contract_path)  # a broken contract stops here, with its key named
+    contract = load_contract(contract_path)  # a broken contract stops here, with its key named (parsed once per process while unchanged)
     day = simulated or hospital_today(contract)
     log(f"today {day}" + (" (--today)" if simulated else f" ({contract.timezone})")
         + f"; exports {_rel(raw_dir)}/, database {_rel(db_path)}, reports {_rel(out_dir)}/")

@@ -136,7 +136,7 @@ def dispute_list(con, contract: Contract, month: str) -> pd.DataFrame:
         "裁定日期": df["decided_at"].astype(object),
         "逾期申诉": df["late"].astype(bool),
         "裁定次数": df["decisions"].astype("int64"),
-        "来源": [f"{f}:{int(r)}" for f, r in zip(df["source_file"], df["source_row"], strict=True)],
+        "来源": [monthly._source(f, r) for f, r in zip(df["source_file"], df["source_row"], strict=True)],
     })
 
 

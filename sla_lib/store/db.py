@@ -182,10 +182,8 @@ def _new_file(path: Path) -> None:
     try:
         tmp.write_bytes(_empty_database())
         os.link(tmp, path)
-    except FileExistsError:
-        pass
-    except (OSError, duckdb.Error):  # no hard links (FAT), no room: DuckDB makes the file, or says why
-        pass
+    except (OSError, duckdb.Error):  # made meanwhile, no hard links (FAT), no room: DuckDB opens or
+        pass                         # makes the file, or says why
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -195,7 +193,7 @@ def _make_schema(con) -> None:
     con.execute(_UPGRADE)
     con.execute(FINDINGS_TABLES)
     con.execute(VIEWS)
-    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+    set_meta(con, "schema_version", SCHEMA_VERSION)
 
 
 _UPGRADE = "ALTER TABLE ingest_log ADD COLUMN IF NOT EXISTS rows_merged INTEGER DEFAULT 0"
@@ -206,10 +204,9 @@ SCHEMA_VERSION = hashlib.sha256("\n".join([SCHEMA, _UPGRADE, FINDINGS_TABLES, VI
 
 def _schema_version(con) -> str | None:
     try:
-        rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+        return get_meta(con, "schema_version")
     except duckdb.CatalogException:  # a new file: no meta table yet
         return None
-    return rows[0][0] if rows else None
 
 
 @functools.lru_cache(maxsize=8)
