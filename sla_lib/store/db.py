@@ -224,8 +224,9 @@ def _pinned(path: Path) -> Path | None:
 
 
 class Reader:
-    """A read-only connection that follows the published state: before each query it checks
-    (one ``stat``) whether a writer has published a newer file, and if so re-opens it. Each query
+    """A read-only connection that follows the published state: before each query it checks (a
+    few ``stat`` calls and a look for pending files; none for a pinned snapshot) whether a writer
+    has published a newer file, and if so re-opens it. Each query
     sees one whole state. Use it like a DuckDB connection: ``execute``, ``sql``, ``close``; other
     attributes are those of the current DuckDB connection."""
 
