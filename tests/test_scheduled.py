@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -44,7 +45,7 @@ from .conftest import CONTRACT, ROOT
 from .test_ingest import row, write_csv
 from .test_render import FIGURES, assert_offline, parse
 
-pytestmark = pytest.mark.long  # the simulated year: started first (conftest)
+pytestmark = pytest.mark.long(34)  # the simulated year: started first (conftest)
 
 MONTHS = [f"{y}-{m:02d}" for y, m in [(2025, m) for m in range(7, 13)] + [(2026, m) for m in range(1, 7)]]
 QUARTERS = {"2025-Q3": dt.date(2025, 10, 1), "2025-Q4": dt.date(2026, 1, 1), "2026-Q1": dt.date(2026, 4, 1),
@@ -110,9 +111,21 @@ def year(tmp_path_factory):
 
 @pytest.fixture
 def archive(year, tmp_path):
-    """A private copy of the project after the simulated year (database, exports, reports)."""
+    """A private copy of the project after the simulated year (database, exports, reports).
+
+    The report pages (5 MB each, with the plotly bundle) are hard links, not copies: the renderer
+    never writes into a page, it replaces it (render.py writes in a work folder, then os.replace),
+    which leaves the shared year's page as it was. Everything else is copied, since the tests edit
+    report.json and the database in place."""
     base = tmp_path / "project"
-    shutil.copytree(year["base"], base)
+
+    def link_pages(src, dst):
+        if src.endswith((".html", ".ipynb")) and os.path.getsize(src) > 2**20:
+            os.link(src, dst)
+            return dst
+        return shutil.copy2(src, dst)
+
+    shutil.copytree(year["base"], base, copy_function=link_pages)
     return base
 
 
