@@ -26,10 +26,10 @@ report: $(STAMP)
 	@echo "Open: $(CURDIR)/reports/index.html"
 
 # two workers (or one per core on a bigger machine); each test file stays on one worker, so a
-# file's shared fixtures are built once
+# file's shared fixtures are built once; the longest files first (tests/conftest.py)
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -n auto --dist loadfile
+	$(BIN)/python -m pytest -q -n auto --dist loadfile --no-loadscope-reorder
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -17,6 +17,8 @@ from sla_lib.demo.tickets import HEADERS, generate_demo, generate_tickets, plant
 from sla_lib.demo.write import write_demo
 from sla_lib.rules.contract import load_contract, norm_name
 
+pytestmark = pytest.mark.long(5)  # seconds with `make test` here: started early (conftest)
+
 CONTRACT = Path(__file__).resolve().parents[1] / "contract.yaml"
 NAMES = ["工单登记_2025Q3.xlsx", "工单登记_2025Q4.csv", "工单登记_2026Q1.csv", "工单登记_2026Q2.xlsx",
          "工单登记_2026Q3.xlsx", "工单登记_2026Q4.csv"]  # contract year 1, then year 2 up to October

@@ -22,6 +22,8 @@ from .conftest import CONTRACT
 from .conftest import query as q
 from .test_render import assert_offline, parse
 
+pytestmark = pytest.mark.long(20)  # seconds with `make test` here: started early (conftest)
+
 MONTH = "2025-10"  # National Day, make-up Saturday, the GBK export with broken rows
 
 

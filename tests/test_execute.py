@@ -17,6 +17,8 @@ from sla_lib.rules.contract import load_contract
 
 from .test_report import CONTRACT, MONTH, ROOT, build_db
 
+pytestmark = pytest.mark.long(15)  # seconds with `make test` here: started early (conftest)
+
 NOTEBOOKS = ROOT / "notebooks"
 
 

@@ -14,6 +14,8 @@ from sla_lib.load.ingest import ingest
 from .conftest import CONTRACT
 from .conftest import query as q
 
+pytestmark = pytest.mark.long(5)  # seconds with `make test` here: started early (conftest)
+
 DATA = Path(__file__).parent / "data"
 WECOM = DATA / "wecom" / "上下班打卡_日报_20260201-20260228 (示例).xlsx"
 SETTLED = 1_767_225_600  # 2026-01-01 00:00 UTC: a modification time far in the past

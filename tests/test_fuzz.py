@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 import openpyxl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,8 @@ from sla_lib.load.ingest import ingest
 
 from .conftest import CONTRACT
 from .test_ingest import HEADER, row
+
+pytestmark = pytest.mark.long(18)  # seconds with `make test` here: started early (conftest)
 
 FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -12,6 +12,8 @@ from sla_lib.load.ingest import ingest
 
 from .conftest import CONTRACT, ROOT
 
+pytestmark = pytest.mark.long(12)  # seconds with `make test` here: started early (conftest)
+
 HEADER = ["工单号", "报修时间", "报修方式", "报修科室", "报修人", "系统名称", "问题类型", "紧急程度", "问题描述",
           "响应时间", "方案提供时间", "解决时间", "是否现场", "现场通知时间", "到场时间", "现场排除时间", "处理人",
           "状态", "排除原因"]

@@ -34,7 +34,7 @@ from bench_ingest import generate  # noqa: E402
 
 SETTLED = 1_767_225_600  # 2026-01-01 00:00 UTC: a modification time far in the past (not still arriving)
 
-pytestmark = pytest.mark.long  # real processes and waits: started first (conftest)
+pytestmark = pytest.mark.long(25)  # real processes and waits: started first (conftest)
 
 
 def sla(*args, env=None, **kw) -> subprocess.CompletedProcess:

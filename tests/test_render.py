@@ -23,6 +23,8 @@ from sla_lib.store import db as sdb
 
 from .test_report import CONTRACT, MONTH, ROOT, build_db
 
+pytestmark = pytest.mark.long(10)  # seconds with `make test` here: started early (conftest)
+
 NOTEBOOKS = ROOT / "notebooks"
 FIGURES = ["summary", "clock-response", "clock-resolution", "clock-onsite_arrival", "clock-onsite_fix",
            "by-system", "by-channel", "by-hour", "by-engineer"]

@@ -18,6 +18,8 @@ from .test_ingest import row, write_csv
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_ingest import generate  # noqa: E402
 
+pytestmark = pytest.mark.long(21)  # seconds with `make test` here: started early (conftest)
+
 
 def sla(*args, **kw):
     return subprocess.Popen([sys.executable, "-m", "sla_lib", *map(str, args), "--contract", str(CONTRACT)],

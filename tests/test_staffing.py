@@ -43,6 +43,8 @@ from .conftest import query as q
 from .test_kinds import write_csv, write_xlsx
 from .test_render import assert_offline
 
+pytestmark = pytest.mark.long(9)  # seconds with `make test` here: started early (conftest)
+
 D = dt.date
 T = dt.time
 DAILY = ["姓名", "日期", "上班打卡时间", "下班打卡时间", "考勤结果", "备注"]
