@@ -166,6 +166,39 @@ def test_open_db_follows_publications_within_one_process(tmp_path):
         con.execute("SELECT 1")
 
 
+def test_a_pinned_state_answers_a_report_question_once_and_each_caller_gets_its_own_copy(tmp_path):
+    """store.db.per_state: within a snapshot (a report being rendered) the same question of the same
+    state is asked of DuckDB once; a caller changing its frame changes no one else's; outside a
+    snapshot every call reads the database again."""
+    from sla_lib.reports import monthly
+    from sla_lib.rules.contract import load_contract
+
+    db = tmp_path / "sla.duckdb"
+    ingest([write_csv(tmp_path / "a.csv", tickets(3, "A"))], db, CONTRACT, echo=lambda *_: None)
+    contract = load_contract(CONTRACT)
+    calls = []
+    counted = dbm.per_state(lambda con, c, m: calls.append(m) or monthly.clause_summary.__wrapped__(con, c, m))
+    with dbm.snapshot(db):
+        con = sla_lib.open_db(db)
+        first = counted(con, contract, "2026-03")
+        first.loc[0, "达标"] = 999
+        again = counted(con, contract, "2026-03")
+        other = sla_lib.open_db(db)  # a second reader of the same pinned state (the print edition's)
+        third = counted(other, contract, "2026-03")
+        assert calls == ["2026-03"]
+        assert again.loc[0, "达标"] == third.loc[0, "达标"] != 999
+        assert counted(con, contract, "2026-04") is not None and calls == ["2026-03", "2026-04"]
+        con.close()
+        other.close()
+        assert dbm.state_memo(other) is None  # a closed reader keeps nothing
+    assert dbm._MEMOS == {}  # dropped with the snapshot
+    con = sla_lib.open_db(db)  # not pinned: asked every time
+    counted(con, contract, "2026-03")
+    counted(con, contract, "2026-03")
+    con.close()
+    assert calls == ["2026-03", "2026-04", "2026-03", "2026-03"]
+
+
 # -- a real small disk -------------------------------------------------------------------------------------------------
 @contextlib.contextmanager
 def small_disk(tmp_path: Path, mib: int):

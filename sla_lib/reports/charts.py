@@ -355,11 +355,11 @@ def staffing_heatmap(frame: pd.DataFrame, month: str | None = None) -> go.Figure
         return _empty(fig, "本月没有考勤数据")
     days = sorted(set(frame["day"]))
     k = len(STAFF_CODES)
-    grid = frame.set_index(["person", "day"])
-    z = [[STAFF_CODES.index(grid.at[(p, d), "status"]) + 0.5 for d in days] for p in people]
-    text = [[grid.at[(p, d), "text"] for d in days] for p in people]
-    hover = [[f"{p} · {grid.at[(p, d), 'date']}（星期{grid.at[(p, d), 'weekday']}）<br>{grid.at[(p, d), 'hover']}"
-              for d in days] for p in people]
+    cell = {(p, d): (status, t, date, wd, h) for p, d, status, t, date, wd, h in zip(
+        *(frame[c].tolist() for c in ("person", "day", "status", "text", "date", "weekday", "hover")), strict=True)}
+    z = [[STAFF_CODES.index(cell[(p, d)][0]) + 0.5 for d in days] for p in people]
+    text = [[cell[(p, d)][1] for d in days] for p in people]
+    hover = [[f"{p} · {cell[(p, d)][2]}（星期{cell[(p, d)][3]}）<br>{cell[(p, d)][4]}" for d in days] for p in people]
     scale = []
     for i, code in enumerate(STAFF_CODES):
         scale += [[i / k, STAFF_COLORS[code]], [(i + 1) / k, STAFF_COLORS[code]]]

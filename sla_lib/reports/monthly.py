@@ -21,7 +21,7 @@ import pandas as pd
 from sla_lib.errors import SlaError
 from sla_lib.rules.contract import TICKET_CLAUSES, Contract
 from sla_lib.rules.periods import month_label_zh, parse_month
-from sla_lib.store.db import table_exists
+from sla_lib.store.db import per_state, table_exists
 
 __all__ = [
     "TICKET_CLAUSES", "STATUS_LABELS", "BREAKDOWNS", "resolve_month", "months_available",
@@ -146,6 +146,7 @@ def _quote(text: str) -> str:
 
 
 # -- overview ---------------------------------------------------------------------------------------
+@per_state
 def overview(con, contract: Contract, month: str | None) -> dict[str, Any]:
     """Header facts of a report: hospital, vendor, period, tickets, as_of and provisional flag."""
     where, params = _where_month(month)
@@ -198,6 +199,7 @@ def _as_of_source_text(src: str | None) -> str:
 SUMMARY_COUNTS = ("达标", "超时", "未到期", "除外", "不适用", "数据无效")
 
 
+@per_state
 def clause_summary(con, contract: Contract, month: str | None) -> pd.DataFrame:
     """One row per ticket clause: the promise (quoted, with its seed section), threshold and counts.
 
@@ -259,6 +261,7 @@ def _clause_order_sql() -> str:
     return "CASE s.clause " + " ".join(f"WHEN '{c}' THEN {i}" for i, c in enumerate(TICKET_CLAUSES)) + " END"
 
 
+@per_state
 def breach_list(con, contract: Contract, month: str | None) -> pd.DataFrame:
     """Every breached (ticket, clause): where it came from, start, deadline, stop and how late.
 
@@ -445,14 +448,15 @@ def breakdown(con, contract: Contract, month: str | None, by: str) -> pd.DataFra
         if MISSING in present:
             groups.append(MISSING)
     titles = _titles(contract)
-    idx = df.set_index(["grp", "clause"])
+    counts: dict[tuple, tuple[int, int, int]] = {}  # (group, clause) -> (met, breached, pending)
+    for key in zip(df["grp"].tolist(), df["clause"].tolist(), df["met"].tolist(), df["breached"].tolist(),
+                   df["pending"].tolist(), strict=True):
+        old = counts.get(key[:2], (0, 0, 0))
+        counts[key[:2]] = tuple(a + int(b) for a, b in zip(old, key[2:], strict=True))
     rows = []
     for g in groups:
         for cid in TICKET_CLAUSES:
-            if (g, cid) in idx.index:
-                met, breached, pending = (int(idx.at[(g, cid), k]) for k in ("met", "breached", "pending"))
-            else:
-                met = breached = pending = 0
+            met, breached, pending = counts.get((g, cid), (0, 0, 0))
             rows.append({header: g, "条款编号": cid, "条款": titles[cid], "达标": met, "超时": breached,
                          "未到期": pending, "达标率": _rate(met, breached)})
     out = pd.DataFrame(rows, columns=[header, "条款编号", "条款", "达标", "超时", "未到期", "达标率"])
@@ -699,6 +703,7 @@ def register_summary(con, month: str | list[str] | None) -> pd.DataFrame:
     return pd.DataFrame({"类型": list(FINDING_LABELS.values()), "项数": [int(counts.get(k, 0)) for k in FINDING_LABELS]})
 
 
+@per_state
 def register_list(con, month: str | None) -> pd.DataFrame:
     """Every finding of the month about the register, with both source rows."""
     cols = ["类型", "工单号", "说明", "原导出", "新导出", "月结后改动", "使超时变达标"]

@@ -22,7 +22,7 @@ from sla_lib.findings.staffing import (
 from sla_lib.rules import periods
 from sla_lib.rules.calendar import calendar_for
 from sla_lib.rules.contract import Contract
-from sla_lib.store.db import table_exists
+from sla_lib.store.db import per_state, table_exists
 
 __all__ = [
     "roster_changes", "has_attendance", "has_record_register", "attendance_through", "heatmap_frame",
@@ -49,6 +49,7 @@ def roster_changes(contract: Contract) -> pd.DataFrame:
 
 
 # -- report helpers (read the findings tables) ----------------------------------------------------------------------
+@per_state
 def has_attendance(con, month: str | None = None) -> bool:
     """True when the database holds attendance (in either shape); with ``month``, rows of that month."""
     if not table_exists(con, "staffing_days"):
@@ -58,12 +59,14 @@ def has_attendance(con, month: str | None = None) -> bool:
     return bool(con.execute("SELECT count(*) FROM staffing_days WHERE month = ?", [month]).fetchall()[0][0])
 
 
+@per_state
 def has_record_register(con) -> bool:
     """True when monthly_records has rows (a deliverables register was loaded)."""
     return table_exists(con, "monthly_records") and bool(
         con.execute("SELECT count(*) FROM monthly_records").fetchall()[0][0])
 
 
+@per_state
 def attendance_through(con) -> dt.date | None:
     """The last date the attendance exports list."""
     if not table_exists(con, "staffing_days"):
@@ -179,6 +182,7 @@ def coverage_table(con, month: str) -> pd.DataFrame:
 FINDING_COLUMNS = ["日期", "星期", "姓名", "情况", "分钟", "说明", "来源"]
 
 
+@per_state
 def findings_list(con, contract: Contract, month: str) -> pd.DataFrame:
     """Every finding of the month, one row each, by date: late (minutes), left early (minutes), missing
     punch, leave with approval or hand-over missing, unapproved absence, someone not on the roster,
@@ -259,6 +263,7 @@ def record_status_text(status: str, late_days) -> str:
     return RECORD_LABELS[status]
 
 
+@per_state
 def monthly_record_table(con, contract: Contract, month: str | None = None) -> pd.DataFrame:
     """monthly_records up to and including ``month`` (all when None), in Chinese."""
     if not table_exists(con, "monthly_records"):

@@ -20,7 +20,7 @@ from sla_lib.reports.export import neutralise
 from sla_lib.rules.calendar import calendar_for
 from sla_lib.rules.contract import Contract
 from sla_lib.rules.periods import parse_month
-from sla_lib.store.db import table_exists
+from sla_lib.store.db import per_state, table_exists
 
 ANSWER_COLUMNS = ["申诉理由", "证据", "申诉日期", "裁定", "裁定人", "裁定日期"]
 
@@ -140,6 +140,7 @@ def dispute_list(con, contract: Contract, month: str) -> pd.DataFrame:
     })
 
 
+@per_state
 def has_disputes(con) -> bool:
     """Whether any dispute was loaded (the section is left out of reports otherwise)."""
     return table_exists(con, "dispute_outcomes") and bool(

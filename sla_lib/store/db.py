@@ -236,6 +236,7 @@ class Reader:
         self._con = self._previous = None
         self._stamp = None
         self._pin: Path | None = None
+        self._pin_text: str | None = None  # the pins text (os.environ) the pin was read from
         self._tables: frozenset[str] | None = None
         self._closed = False
         self._refresh()
@@ -268,8 +269,9 @@ class Reader:
     def _refresh(self):
         if self._closed:
             raise duckdb.ConnectionException("Connection already closed!")
-        if self._con is not None and self._pin is not None and _pinned(self.path) == self._pin:
-            return self._con  # a pinned snapshot never changes
+        if self._con is not None and self._pin is not None and (
+                os.environ.get(PINS_ENV) == self._pin_text or _pinned(self.path) == self._pin):
+            return self._con  # a pinned snapshot never changes (the same pins text: the same snapshot, still held)
         try:
             stamp = self._signature()
         except FileNotFoundError:
@@ -283,7 +285,7 @@ class Reader:
                 except duckdb.Error:
                     pass
             self._previous, self._con, self._stamp = self._con, con, stamp
-            self._pin = _pinned(self.path)
+            self._pin, self._pin_text = _pinned(self.path), os.environ.get(PINS_ENV)
             self._tables = None
         return self._con
 
@@ -327,6 +329,43 @@ def open_db(path: str | Path | None = None, wait_seconds: float | None = None) -
     return Reader(config.DB_PATH if path is None else path, wait_seconds)
 
 
+# -- results kept for one pinned state --------------------------------------------------------------------------
+_MEMOS: dict[str, dict] = {}  # pinned snapshot -> {call: result}; dropped when the snapshot ends
+
+
+def state_memo(con) -> dict | None:
+    """A dict kept for the state ``con`` reads when it is a :class:`Reader` of a pinned snapshot (a
+    report being rendered: the notebook and the print edition ask the same questions of one state
+    that never changes); None otherwise. Dropped when the snapshot ends."""
+    if not isinstance(con, Reader) or con._closed:
+        return None
+    con._refresh()
+    if con._pin is None or os.environ.get(PINS_ENV) != con._pin_text:
+        return None
+    return _MEMOS.setdefault(str(con._pin), {})
+
+
+def per_state(fn):
+    """Decorate a report function ``fn(con, ...)`` whose result depends only on the database state
+    and its arguments (a :class:`~sla_lib.rules.contract.Contract` by its sha256): called once per
+    pinned state and arguments (:func:`state_memo`), every caller getting its own copy of a
+    DataFrame, dict or list. Unpinned connections call ``fn`` every time."""
+    @functools.wraps(fn)
+    def wrapper(con, *args, **kwargs):
+        memo = state_memo(con)
+        if memo is None:
+            return fn(con, *args, **kwargs)
+        key = (fn.__module__, fn.__qualname__, *(getattr(a, "sha256", a) for a in args), *sorted(kwargs.items()))
+        try:
+            hit = memo[key]
+        except KeyError:
+            hit = memo[key] = fn(con, *args, **kwargs)
+        except TypeError:  # an unhashable argument (a list of months): not kept
+            return fn(con, *args, **kwargs)
+        return hit.copy() if hasattr(hit, "copy") and not isinstance(hit, str | bytes) else hit
+    return wrapper
+
+
 @contextmanager
 def snapshot(path: str | Path):
     """Pin the current state of ``path`` for as long as the block runs (a report being rendered):
@@ -352,6 +391,7 @@ def snapshot(path: str | Path):
             os.environ.pop(PINS_ENV, None)
         else:
             os.environ[PINS_ENV] = before
+        _MEMOS.pop(str(pin.resolve()), None)
         try:
             pin.unlink()
         except OSError:
