@@ -384,7 +384,10 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
     if raw.ncols and scalar(con, "SELECT count(*) FROM sla_raw WHERE c0 = '\x00csv-error'"):
         checks.append(("", "_row IN (SELECT _row FROM sla_raw WHERE c0 = '\x00csv-error')", "CSV 记录格式错误"))
 
-    rej_sql = []
+    # every check in one scan of sla_parsed: a list of the failed checks of each row (a struct per
+    # failed check, NULL for a passed one), unnested; one branch per check of a UNION ALL cost a
+    # plan and a scan each (19 ms of planning for a small file)
+    failed = []
     for canon, cond, reason in checks:
         col_name = sql_str(m.headers.get(canon, canon)) if canon else "NULL"
         if not canon:
@@ -394,9 +397,11 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
         else:  # a masked text column's value is sla_mask of its text already
             orig = text_of[canon]
         why = str(reason) if isinstance(reason, SqlReason) else sql_str(reason)
-        rej_sql.append(f"SELECT {sql_str(file_id)}, {sql_str(src)}, _row, {col_name}, {why}, "
-                       f"{orig} FROM sla_parsed WHERE {cond}")
-    con.execute("CREATE OR REPLACE TEMP TABLE sla_rej AS " + " UNION ALL ".join(rej_sql))
+        failed.append(f"CASE WHEN {cond} THEN {{'c': CAST({col_name} AS VARCHAR), 'w': CAST({why} AS VARCHAR), "
+                      f"'o': CAST({orig} AS VARCHAR)}} END")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE sla_rej AS
+        SELECT {sql_str(file_id)}, {sql_str(src)}, _row, f.c, f.w, f.o
+        FROM (SELECT _row, unnest(list_filter([{', '.join(failed)}], lambda x: x IS NOT NULL)) AS f FROM sla_parsed)""")
     con.execute("INSERT INTO rejects SELECT * FROM sla_rej")
 
     rows_read = scalar(con, "SELECT count(*) FROM sla_parsed")
