@@ -30,6 +30,8 @@ def recompute(con, contract: Contract) -> None:
     """Rebuild ``dispute_outcomes`` and exclude the upheld clocks in ``ticket_sla`` (inside the
     caller's transaction, after the ticket clocks were rebuilt)."""
     con.execute("DELETE FROM dispute_outcomes")
+    if not con.execute("SELECT count(*) FROM dispute_rows").fetchall()[0][0]:
+        return  # no dispute was ever loaded: nothing to decide, no clock to exclude
     upheld = ", ".join(f"'{x}'" for x in UPHELD)
     rejected = ", ".join(f"'{x}'" for x in REJECTED)
     con.execute(f"""

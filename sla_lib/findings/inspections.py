@@ -47,10 +47,11 @@ def _as_of_date(con) -> dt.date:
     return ts.date() if ts is not None else dt.date.min
 
 
-def coverage(con, contract: Contract, cal: WorkCalendar | None = None) -> pd.DataFrame:
-    """inspection_coverage rows for every inspected system x every quarter of every started year."""
+def coverage(con, contract: Contract, cal: WorkCalendar | None = None, as_of: dt.date | None = None) -> pd.DataFrame:
+    """inspection_coverage rows for every inspected system x every quarter of every started year
+    (``as_of``: the day of the data's as_of, read from the database when not given)."""
     cfg = settings(contract)
-    as_of = _as_of_date(con)
+    as_of = _as_of_date(con) if as_of is None else as_of
     years = contract_years(contract, as_of)
     qs = [q for y in years for q in quarters(contract, y)]
     systems = [s.code for s in contract.systems if s.inspected]
@@ -110,10 +111,10 @@ def _blank(s: pd.Series) -> pd.Series:
     return s.isna() | (s.astype("string").str.strip() == "")
 
 
-def advice(con, contract: Contract, cal: WorkCalendar | None = None) -> pd.DataFrame:
+def advice(con, contract: Contract, cal: WorkCalendar | None = None, as_of: dt.date | None = None) -> pd.DataFrame:
     """advice_reports rows: one per quarter of every started contract year."""
     cfg = settings(contract)
-    as_of = _as_of_date(con)
+    as_of = _as_of_date(con) if as_of is None else as_of
     qs = [q for y in contract_years(contract, as_of) for q in quarters(contract, y)]
     types = cfg["advice_types"]
     dl = con.execute(f"""
@@ -154,7 +155,9 @@ def recompute(con, contract: Contract) -> None:
                           "+ (SELECT count(*) FROM ticket_rows)").fetchall()[0][0]
     if not has_any:
         return
-    for table, df in (("inspection_coverage", coverage(con, contract)), ("advice_reports", advice(con, contract))):
+    as_of = _as_of_date(con)
+    for table, df in (("inspection_coverage", coverage(con, contract, as_of=as_of)),
+                      ("advice_reports", advice(con, contract, as_of=as_of))):
         if len(df):
             con.register("sla_cov_df", df)
             con.execute(f"INSERT INTO {table} SELECT * FROM sla_cov_df")

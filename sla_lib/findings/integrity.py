@@ -287,6 +287,10 @@ def _heaping(con, contract: Contract) -> list[dict]:
 
 def _backfilled(con) -> list[dict]:
     out = []
+    # (inside the writer's transaction: the schema's tables exist) most databases hold no attendance
+    if not con.execute("SELECT (SELECT count(*) FROM punch_rows) + (SELECT count(*) FROM attendance_rows)"
+                       ).fetchall()[0][0]:
+        return out
     for table, when, kind in (("punches", "punched_at", "打卡"), ("attendance", "work_date", "考勤")):
         if not table_exists(con, table):
             continue

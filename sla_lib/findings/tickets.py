@@ -50,11 +50,9 @@ def recompute(con, contract: Contract) -> tuple[str | None, int]:
         if y.year in years:
             con.execute("INSERT INTO calendar_years VALUES (?, ?, ?)", [y.year, y.source, y.provisional])
     as_of_text = str(as_of).replace("T", " ")
-    set_meta(con, "as_of", as_of_text)
-    set_meta(con, "as_of_source", "override" if override(con) else "data")
-    set_meta(con, "contract_sha256", contract.sha256)
-    set_meta(con, "contract_path", str(contract.path))
-    set_meta(con, "computed_at", dt.datetime.now().replace(microsecond=0).isoformat(sep=" "))
+    set_meta(con, {"as_of": as_of_text, "as_of_source": "override" if override(con) else "data",
+                   "contract_sha256": contract.sha256, "contract_path": str(contract.path),
+                   "computed_at": dt.datetime.now().replace(microsecond=0).isoformat(sep=" ")})
     return as_of_text, n_tickets
 
 

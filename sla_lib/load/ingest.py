@@ -297,6 +297,7 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
             sel.append(f"c.{extra[p.events['status']]} AS _s_status")
     checks = []  # (canonical, condition SQL over sla_parsed, reason)
     join = ""
+    repetitive = _repetitive(con, [m.mapping[c] for c in mapped if c in TEXT_MASKED and c in m.mapping], data_rows)
     for canon, typ in schema.KIND_COLUMNS[p.kind].items():
         if canon == "system_raw":
             continue
@@ -349,7 +350,7 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
             names = "、".join(s.name for s in contract.systems)
             checks.append((canon, f"raw_{canon} IS NOT NULL AND system IS NULL",
                            f"合同文件中没有该系统（contract.yaml systems），应为：{names} 或其别名"))
-        elif canon in TEXT_MASKED and _repetitive(con, f"c{m.mapping[canon]}", data_rows):
+        elif canon in TEXT_MASKED and canon in m.mapping and repetitive[m.mapping[canon]]:
             # mask each distinct text once and join (a missing text finds no match: NULL, as
             # sla_mask(NULL) is); the regular expressions cost far more than the join
             spellings = f"SELECT DISTINCT sla_txt(x) AS raw FROM (SELECT DISTINCT c{m.mapping[canon]} AS x {data_rows})"
@@ -438,12 +439,16 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
 REPETITIVE_SAMPLE = 10_000
 
 
-def _repetitive(con, col: str, data_rows: str) -> bool:
-    """Whether a column repeats its values (at most one distinct value in ten among the first
-    rows), so that masking each distinct value once beats masking every row."""
-    n, distinct = con.execute(f"SELECT count(*), count(DISTINCT x) FROM "
-                              f"(SELECT {col} AS x {data_rows} LIMIT {REPETITIVE_SAMPLE})").fetchall()[0]
-    return distinct * 10 <= n
+def _repetitive(con, cols: list[int], data_rows: str) -> dict[int, bool]:
+    """Which of the columns ``cols`` (numbers of sla_raw's c0, c1, ...) repeat their values (at most
+    one distinct value in ten among the first rows), so that masking each distinct value once beats
+    masking every row. One scan of the sample for all of them."""
+    if not cols:
+        return {}
+    cols = list(dict.fromkeys(cols))
+    row = con.execute(f"SELECT count(*), {', '.join(f'count(DISTINCT c{c})' for c in cols)} FROM "
+                      f"(SELECT {', '.join(f'c{c}' for c in cols)} {data_rows} LIMIT {REPETITIVE_SAMPLE})").fetchall()[0]
+    return {c: distinct * 10 <= row[0] for c, distinct in zip(cols, row[1:], strict=True)}
 
 
 def _fold(con, p: Preset, cols: list[str], extra: dict[str, str], source: str, has_system: bool) -> None:

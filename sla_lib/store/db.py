@@ -551,7 +551,9 @@ def table_exists(con, name: str) -> bool:
     """Whether the database holds a table or view ``name`` (older files may lack newer tables)."""
     if isinstance(con, Reader):
         return name in con.table_names()
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+    # duckdb_tables() and duckdb_views() are what information_schema.tables reads, at half the cost
+    return bool(con.execute("SELECT (SELECT count(*) FROM duckdb_tables() WHERE table_name = $1) + "
+                            "(SELECT count(*) FROM duckdb_views() WHERE view_name = $1 AND NOT internal)",
                             [name]).fetchall()[0][0])
 
 
@@ -567,8 +569,11 @@ def get_meta(con, key: str, default: str | None = None) -> str | None:
     return rows[0][0] if rows else default
 
 
-def set_meta(con, key: str, value: str) -> None:
-    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+def set_meta(con, key: str | dict[str, str], value: str | None = None) -> None:
+    """meta[key] = value, or every key of a dict ``key`` in one statement."""
+    items = list(key.items()) if isinstance(key, dict) else [(key, value)]
+    con.execute(f"INSERT OR REPLACE INTO meta VALUES {', '.join('(?, ?)' for _ in items)}",
+                [v for kv in items for v in kv])
 
 
 @contextmanager
