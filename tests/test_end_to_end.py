@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -110,7 +111,10 @@ def test_no_planted_identifier_reaches_any_output(demo):
     for root, _, files in os.walk(demo["out"]):
         outputs += [Path(root, f).read_text(encoding="utf-8") for f in files if not f.endswith(".xlsx")]
     blob = "\n".join(outputs)
-    leaked = [s for s in secrets if s in blob]
+    # one pass over the 15 M characters for all ~480 identifiers (a regex alternation finds a match
+    # wherever any of them occurs); the list of which ones only when there is one
+    anywhere = re.compile("|".join(map(re.escape, sorted(secrets, key=len, reverse=True))))
+    leaked = [s for s in secrets if s in blob] if anywhere.search(blob) else []
     assert leaked == []
     assert "[姓名已隐藏]" in blob and "[身份证号已隐藏]" in blob and "[手机号已隐藏]" in blob
 
