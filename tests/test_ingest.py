@@ -208,10 +208,12 @@ def test_as_of_override_and_back_to_auto(tmp_path):
     db = tmp_path / "sla.duckdb"
     load(tmp_path, f)
     assert q(db, "SELECT value FROM meta WHERE key='as_of'") == [("2026-03-09 08:01:00",)]
-    load(tmp_path, as_of="2026-03-05 08:20")
+    empty = tmp_path / "raw"  # no file named: the exports folder is scanned (an empty one, not the checkout's data/raw)
+    empty.mkdir()
+    assert load(tmp_path, as_of="2026-03-05 08:20", raw_dir=empty).files == []
     assert q(db, "SELECT status FROM ticket_sla WHERE ticket_id='GD1' AND clause='response'") == [("pending",)]
     assert q(db, "SELECT value FROM meta WHERE key='as_of_source'") == [("override",)]
-    load(tmp_path, as_of="auto")
+    assert load(tmp_path, as_of="auto", raw_dir=empty).files == []
     assert q(db, "SELECT status FROM ticket_sla WHERE ticket_id='GD1' AND clause='response'") == [("breached",)]
 
 
