@@ -93,8 +93,8 @@ def tickets(rows, contract):
     return out
 
 
-def test_same_seed_same_bytes(tmp_path, contract):
-    a = write_demo(tmp_path / "a", contract, seed=7)
+def test_same_seed_same_bytes(tmp_path, contract, written):
+    _, a = written  # the module's demo, seed 7 (read only here)
     b = write_demo(tmp_path / "b", contract, seed=7)
     assert [p.name for p in a] == [p.name for p in b] == ALL_NAMES
     for pa, pb in zip(a, b, strict=True):
