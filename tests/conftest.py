@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,44 @@ def query(db, sql, params=None):
 @pytest.fixture(scope="session")
 def contract():
     return load_contract(CONTRACT)
+
+
+@pytest.fixture(scope="session")
+def shared_demo(tmp_path_factory):
+    """The default demo (seed 7, 16 months) as `sla demo` writes it and `sla ingest --raw-dir` loads
+    it, made once per test run and shared by every worker (under a lock in the run's temporary
+    folder, which the xdist workers have in common). Read only: ``demo_copy`` gives a test its own.
+
+    {"raw": the exports, "db": the loaded database, "before": every export's bytes before the load}"""
+    from sla_lib.cli import main
+    from sla_lib.store.locks import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    run = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    home = run / "shared-demo"
+    lock = FileLock(run / "shared-demo.lock")
+    assert lock.wait(600), f"{lock.path}: another worker held the demo lock for 10 minutes"
+    try:
+        if not (home / "done").exists():
+            shutil.rmtree(home, ignore_errors=True)
+            raw, db = home / "raw", home / "sla.duckdb"
+            assert main(["demo", "--raw-dir", str(raw), "--contract", str(CONTRACT)]) == 0
+            shutil.copytree(raw, home / "before")
+            assert main(["ingest", "--raw-dir", str(raw), "--db", str(db), "--contract", str(CONTRACT)]) == 0
+            (home / "done").touch()
+    finally:
+        lock.release()
+    return {"raw": home / "raw", "db": home / "sla.duckdb",
+            "before": {p.name: p.read_bytes() for p in (home / "before").iterdir()}}
+
+
+def demo_copy(shared: dict, base: Path) -> dict:
+    """A private copy of the shared demo under ``base``: {"raw", "db", "before"}."""
+    base.mkdir(parents=True, exist_ok=True)
+    raw, db = base / "raw", base / "sla.duckdb"
+    shutil.copytree(shared["raw"], raw)
+    shutil.copy2(shared["db"], db)
+    return {"raw": raw, "db": db, "before": shared["before"]}
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from sla_lib.cli import main
 from sla_lib.demo.tickets import planted_identifiers
 from sla_lib.rules.contract import load_contract
 
-from .conftest import CONTRACT
+from .conftest import CONTRACT, demo_copy
 from .conftest import query as q
 from .test_render import assert_offline, parse
 
@@ -29,16 +29,15 @@ MONTH = "2025-10"  # National Day, make-up Saturday, the GBK export with broken 
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(tmp_path_factory, shared_demo):
+    """The demo exports loaded by `sla ingest` (conftest.shared_demo, copied: tests load again and
+    render here), and October rendered by `sla render`."""
     base = tmp_path_factory.mktemp("demo")
-    raw, db, out = base / "raw", base / "sla.duckdb", base / "reports"
-    common = ["--db", str(db), "--contract", str(CONTRACT)]
-    assert main(["demo", "--raw-dir", str(raw), "--contract", str(CONTRACT)]) == 0
-    before = {p.name: p.read_bytes() for p in raw.iterdir()}
-    assert main(["ingest", "--raw-dir", str(raw), *common]) == 0
+    d = demo_copy(shared_demo, base)
+    out = base / "reports"
+    common = ["--db", str(d["db"]), "--contract", str(CONTRACT)]
     assert main(["render", "monthly", "--month", MONTH, "--out", str(out), *common]) == 0
-    return {"raw": raw, "db": db, "out": out, "before": before,
-            "html": (out / MONTH / "monthly-report.html").read_text(encoding="utf-8")}
+    return {**d, "out": out, "html": (out / MONTH / "monthly-report.html").read_text(encoding="utf-8")}
 
 
 def test_every_row_is_loaded_or_rejected(demo):

@@ -31,14 +31,13 @@ from sla_lib.demo.staff import (
     staff_events,
     write_staff_demo,
 )
-from sla_lib.demo.write import write_demo
 from sla_lib.errors import ContractError
 from sla_lib.load.ingest import ingest
 from sla_lib.publish.render import render_report
 from sla_lib.reports import staffing
 from sla_lib.rules.contract import load_contract
 
-from .conftest import CONTRACT
+from .conftest import CONTRACT, demo_copy
 from .conftest import query as q
 from .test_kinds import write_csv, write_xlsx
 from .test_render import assert_offline
@@ -366,12 +365,11 @@ OFF_SITE = ("leave", "leave_irregular", "absent")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(tmp_path_factory, shared_demo):
+    """The default demo, loaded (conftest.shared_demo, copied: a test renders under base)."""
     base = tmp_path_factory.mktemp("staffdemo")
-    contract = load_contract(CONTRACT)
-    paths = write_demo(base / "raw", contract, seed=7)
-    db = load(base / "sla.duckdb", paths)
-    return {"base": base, "db": db, "contract": contract, "paths": paths}
+    d = demo_copy(shared_demo, base)
+    return {"base": base, "db": d["db"], "contract": load_contract(CONTRACT)}
 
 
 def _uncovered(events, names=("李工", "王工")) -> set:
