@@ -128,6 +128,13 @@ def _ordered_sql(order: str) -> str:
             f"{part('h')}, {part('mi')}, {part('s')}), '%Y-%m-%d %H:%M:%S'))[1]")
 
 
+def _first_formats(extra_formats: list[str] | None, fast: bool) -> str:
+    """The spellings sla_ts tries first, as an SQL list: ISO (fast), or the preset's and the built-in ones."""
+    if fast:
+        return "['%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M']"
+    return "[" + ", ".join(sql_str(f) for f in [*(extra_formats or []), *BUILTIN_TS_FORMATS]) + "]"
+
+
 def install_macros(con, contract: Contract, extra_formats: list[str] | None = None, fast: bool = True,
                    date_order: str | None = None) -> None:
     """SQL macros that clean text, parse timestamps and mask identifiers, column-wide.
@@ -137,7 +144,7 @@ def install_macros(con, contract: Contract, extra_formats: list[str] | None = No
     ``date_order`` (dmy, mdy, ymd), any spelling with the fields in that order is read
     (``29/2/2016 01:16``, ``26-02-28 星期六``); ISO with an offset is converted to hospital time."""
     fmts = "[" + ", ".join(sql_str(f) for f in [*(extra_formats or []), *BUILTIN_TS_FORMATS]) + "]"
-    first = "['%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M']" if fast else fmts
+    first = _first_formats(extra_formats, fast)
     ordered = _ordered_sql(date_order) if date_order else "CAST(NULL AS TIMESTAMP)"
     offset = (f"CASE WHEN regexp_matches(x, '[0-9]T[0-9].*([+-][0-9]{{2}}:?[0-9]{{2}}|Z)$') THEN "
               f"timezone({sql_str(contract.timezone)}, coalesce(try_strptime(x, '%Y-%m-%dT%H:%M:%S%z'), "
@@ -302,6 +309,18 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
             sel.append(f"c.{extra[p.events['status']]} AS _s_status")
     checks = []  # (canonical, condition SQL over sla_parsed, reason)
     join = ""
+    # timestamp columns whose every cell is spelt as sla_ts tries first: parsed by that alone. The
+    # whole sla_ts (Excel serials, 下午, 次日, offsets, other spellings) costs ~2 ms of planning a
+    # column, and an export's columns are mostly of one spelling. The cells are read as written (not
+    # trimmed, markers not removed): a cell that would need cleaning keeps its column on sla_ts.
+    first = _first_formats(p.timestamp_formats, not p.timestamp_formats)
+    plain_ts = [c for c in mapped if types[c] == "TIMESTAMP" and c in m.mapping and c not in p.date_only]
+    simple: set[str] = set()
+    if plain_ts:
+        counts = con.execute("SELECT " + ", ".join(
+            f"count(*) FILTER (WHERE c{m.mapping[c]} IS NOT NULL AND try_strptime(c{m.mapping[c]}, {first}) IS NULL)"
+            for c in plain_ts) + f" {data_rows}").fetchall()[0]
+        simple = {c for c, n in zip(plain_ts, counts, strict=True) if n == 0}
     repetitive = _repetitive(con, [m.mapping[c] for c in mapped if c in TEXT_MASKED and c in m.mapping], data_rows)
     for canon, typ in schema.KIND_COLUMNS[p.kind].items():
         if canon == "system_raw":
@@ -318,6 +337,9 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
                 end = " + INTERVAL 86399 SECOND" if p.date_only[canon] == "end" else ""
                 sel.append(f"coalesce(sla_ts({rawc}), CAST(sla_date({rawc}) AS TIMESTAMP){end}) AS {canon}")
                 expected = f"无法识别的日期或日期时间，应为 {TS_EXAMPLE}"
+            elif canon in simple:
+                sel.append(f"try_strptime({rawc}, {first}) AS {canon}")
+                expected = f"无法识别的日期时间，应为 {TS_EXAMPLE}"
             else:
                 sel.append(f"sla_ts({rawc}) AS {canon}")
                 expected = f"无法识别的日期时间，应为 {TS_EXAMPLE}"
