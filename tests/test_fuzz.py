@@ -39,10 +39,9 @@ def run(tmp_path, name: str, data: bytes):
         assert fr.rows_read == fr.rows_loaded + fr.rows_rejected + fr.rows_merged
         con = duckdb.connect(str(d / "sla.duckdb"), read_only=True)
         try:
-            n_rows = con.execute("SELECT count(*) FROM ticket_rows").fetchall()[0][0]
-            n_rej = con.execute("SELECT count(DISTINCT source_row) FROM rejects").fetchall()[0][0]
-            n_sla = con.execute("SELECT count(*) FROM ticket_sla").fetchall()[0][0]
-            n_tickets = con.execute("SELECT count(*) FROM tickets").fetchall()[0][0]
+            n_rows, n_rej, n_sla, n_tickets = con.execute(
+                "SELECT (SELECT count(*) FROM ticket_rows), (SELECT count(DISTINCT source_row) FROM rejects), "
+                "(SELECT count(*) FROM ticket_sla), (SELECT count(*) FROM tickets)").fetchall()[0]
         finally:
             con.close()
         assert (n_rows, n_rej) == (fr.rows_loaded, fr.rows_rejected)
