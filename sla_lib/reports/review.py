@@ -27,7 +27,7 @@ from sla_lib.rules.calendar import calendar_for
 from sla_lib.rules.clocks import compute_clocks
 from sla_lib.rules.contract import TICKET_CLAUSES, Contract
 from sla_lib.rules.periods import year_months
-from sla_lib.store.db import get_meta, table_exists
+from sla_lib.store.db import get_meta, per_state, table_exists
 
 DEFAULT_SCORECARD = {"kept": 0.98, "partly_kept": 0.90}
 STATUS_LABELS = {"kept": "履行", "partly_kept": "部分履行", "not_kept": "未履行", "no_data": "无数据"}
@@ -57,6 +57,7 @@ def status_of(rate: float | None, contract: Contract) -> str:
     return "not_kept"
 
 
+@per_state
 def years_available(con, contract: Contract) -> list[int]:
     """Contract years that hold at least one ticket."""
     first = con.execute("SELECT min(reported_at), max(reported_at) FROM tickets").fetchall()[0]
@@ -91,6 +92,7 @@ def ticket_counts(con, contract: Contract, year: int) -> pd.DataFrame:
     return df
 
 
+@per_state
 def scorecard(con, contract: Contract, year: int) -> pd.DataFrame:
     """One row per clause: target, result, breaches, status (kept / partly kept / not kept)."""
     start, end = contract.contract_year_bounds(year)
@@ -185,6 +187,7 @@ def _with_threshold(contract: Contract, clause: str, value: float) -> Contract:
     return c
 
 
+@per_state
 def what_if(con, contract: Contract, year: int, points: dict[str, list[float]] | None = None) -> pd.DataFrame:
     """Compliance each ticket clause would have had under other thresholds (the contract's own included)."""
     tbl = _year_tickets(con, contract, year)
