@@ -59,15 +59,20 @@ def _plain_initials_sql(x: str) -> str:
     removes such a character, so it is also the first character of lower(trim(x)), which
     sla_txt compares with the markers. Most cells start so and skip that comparison."""
     initials = {m[0] for m in MISSING if m}
-    ranges, lo = [], None
+    ranges = []
     for a, b in ((0x30, 0x39), (0x41, 0x5A), (0x61, 0x7A), (0x4E00, 0x9FFF)):
-        for c in range(a, b + 2):
-            plain = c <= b and chr(c).lower()[:1] not in initials and not chr(c).isspace()
-            if plain and lo is None:
-                lo = c
-            elif not plain and lo is not None:
+        # the characters of the block that are not plain: few, so the block is not walked whole
+        # (an ideograph is its own lower case and never a space)
+        cjk = a >= 0x4E00
+        candidates = sorted(ord(i) for i in initials if a <= ord(i) <= b) if cjk else range(a, b + 1)
+        out = [c for c in candidates if chr(c).lower()[:1] in initials or chr(c).isspace()]
+        lo = a
+        for c in out:
+            if c > lo:
                 ranges.append((lo, c - 1))
-                lo = None
+            lo = c + 1
+        if lo <= b:
+            ranges.append((lo, b))
     return " OR ".join(f"unicode({x}) BETWEEN {a} AND {b}" for a, b in ranges)
 
 
