@@ -118,7 +118,7 @@ def test_no_planted_identifier_reaches_any_output(demo):
     assert "[姓名已隐藏]" in blob and "[身份证号已隐藏]" in blob and "[手机号已隐藏]" in blob
 
 
-def test_no_network_connection_while_loading_and_reporting(tmp_path, monkeypatch):
+def test_no_network_connection_while_loading_and_reporting(tmp_path, monkeypatch, shared_demo):
     """Every socket connection to an internet address fails during ingest and the report library."""
     import socket
 
@@ -138,7 +138,7 @@ def test_no_network_connection_while_loading_and_reporting(tmp_path, monkeypatch
     monkeypatch.setattr(socket.socket, "connect", guarded)
     monkeypatch.setattr(socket, "create_connection", lambda *a, **k: attempts.append(a) or guarded(None, a))
     raw = tmp_path / "raw"
-    main(["demo", "--raw-dir", str(raw), "--contract", str(CONTRACT)])
+    shutil.copytree(shared_demo["raw"], raw)  # the demo's exports (conftest), loaded again here, guarded
     res = ingest([], tmp_path / "sla.duckdb", CONTRACT, raw_dir=raw, echo=lambda *_: None)
     assert not res.failed and res.tickets > 5000
     contract = load_contract(CONTRACT)
