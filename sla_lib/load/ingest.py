@@ -430,11 +430,13 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
         else:  # a masked text column's value is sla_mask of its text already
             orig = text_of[canon]
         why = str(reason) if isinstance(reason, SqlReason) else sql_str(reason)
-        failed.append(f"CASE WHEN {cond} THEN {{'c': CAST({col_name} AS VARCHAR), 'w': CAST({why} AS VARCHAR), "
-                      f"'o': CAST({orig} AS VARCHAR)}} END")
+        failed.append(f"CASE WHEN {cond} THEN {{'i': {len(failed)}, 'c': CAST({col_name} AS VARCHAR), "
+                      f"'w': CAST({why} AS VARCHAR), 'o': CAST({orig} AS VARCHAR)}} END")
+    # (rows in the order the checks were listed, then the file's: as the UNION ALL stored them)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE sla_rej AS
         SELECT {sql_str(file_id)}, {sql_str(src)}, _row, f.c, f.w, f.o
-        FROM (SELECT _row, unnest(list_filter([{', '.join(failed)}], lambda x: x IS NOT NULL)) AS f FROM sla_parsed)""")
+        FROM (SELECT _row, unnest(list_filter([{', '.join(failed)}], lambda x: x IS NOT NULL)) AS f FROM sla_parsed)
+        ORDER BY f.i, _row""")
     con.execute("INSERT INTO rejects SELECT * FROM sla_rej")
 
     rows_read = scalar(con, "SELECT count(*) FROM sla_parsed")
@@ -595,8 +597,11 @@ def ingest(paths: list[Path], db_path: Path = config.DB_PATH, contract_path: Pat
     files = [f for f in files if f not in arriving]
     size = sum(f.stat().st_size for f in files if f.exists())
     needed = 3 * size  # rough: raw tables, rows, indexes
-    base = dbm.current_file(db_path)
-    small = size + (base.stat().st_size if base.exists() else 0) < SINGLE_THREAD_BYTES
+    try:
+        base = dbm.current_file(db_path)
+        small = size + (base.stat().st_size if base.exists() else 0) < SINGLE_THREAD_BYTES
+    except OSError:  # (a pending state renamed meanwhile, Windows): not known to be small
+        small = False
     with dbm.writing(db_path, needed_bytes=needed, echo=echo) as con:
         if small:
             con.execute("SET threads = 1")  # this copy's own instance (SINGLE_THREAD_BYTES)

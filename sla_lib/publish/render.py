@@ -326,7 +326,7 @@ def _render_pinned(kind, period: str, db: Path, pinned: Path, contract, contract
         except Exception as e:
             raise RenderError(f"{work / (stem + '.ipynb')}: HTML export failed: {type(e).__name__}: {e}") from e
         (work / f"{stem}.html").write_text(page, encoding="utf-8")
-        extra_files = _extra_files(kind, db, contract, period, work)
+        extra_files = _extra_files(kind, db, pinned, contract, period, work)
         record = {
             "kind": kind.name,
             "kind_label": kind.label,
@@ -361,12 +361,16 @@ def _render_pinned(kind, period: str, db: Path, pinned: Path, contract, contract
 
 
 
-def _extra_files(kind, db: Path, contract, period: str, folder: Path) -> list[str]:
-    """The kind's extra files, read through a reader of the pinned state (``db`` the published
-    path): the print edition reuses what the notebook asked of the same state (store.db.per_state)."""
+def _extra_files(kind, db: Path, pinned: Path, contract, period: str, folder: Path) -> list[str]:
+    """The kind's extra files, read through a reader of the pinned state ``pinned`` of ``db`` (the
+    published path): the print edition reuses what the notebook asked of the same state
+    (store.db.per_state)."""
     if kind.extra is None:
         return []
     con = open_db(db)
+    if con.pinned_to() != Path(pinned).resolve():  # the pin is gone: read it as before (a clear error)
+        con.close()
+        con = connect(pinned, read_only=True)
     try:
         return kind.extra(con, contract, period, folder)
     finally:

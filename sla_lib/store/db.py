@@ -289,6 +289,11 @@ class Reader:
             self._tables = None
         return self._con
 
+    def pinned_to(self) -> Path | None:
+        """The pinned snapshot this reader reads (a report being rendered), or None."""
+        self._refresh()
+        return self._pin if self._pin is not None and os.environ.get(PINS_ENV) == self._pin_text else None
+
     def table_names(self) -> frozenset[str]:
         """The tables and views of the current state (read once per state)."""
         con = self._refresh()
@@ -339,29 +344,38 @@ def state_memo(con) -> dict | None:
     that never changes); None otherwise. Dropped when the snapshot ends."""
     if not isinstance(con, Reader) or con._closed:
         return None
-    con._refresh()
-    if con._pin is None or os.environ.get(PINS_ENV) != con._pin_text:
-        return None
-    return _MEMOS.setdefault(str(con._pin), {})
+    pin = con.pinned_to()
+    return None if pin is None else _MEMOS.setdefault(str(pin), {})
+
+
+_MISS = object()
+
+
+def _memo_key(a):
+    """A contract by its file's sha256 and its clauses (a copy changed in memory, such as the
+    review's what-if contracts, has clauses of its own); anything else as it is."""
+    sha = getattr(a, "sha256", None)
+    return a if sha is None else ("contract", sha, id(getattr(a, "clauses", None)))
 
 
 def per_state(fn):
     """Decorate a report function ``fn(con, ...)`` whose result depends only on the database state
-    and its arguments (a :class:`~sla_lib.rules.contract.Contract` by its sha256): called once per
-    pinned state and arguments (:func:`state_memo`), every caller getting its own copy of a
-    DataFrame, dict or list. Unpinned connections call ``fn`` every time."""
+    and its arguments: called once per pinned state and arguments (:func:`state_memo`). Every
+    caller gets its own copy of a DataFrame, dict or list (one level deep: decorate only functions
+    that return a frame, a scalar, or a flat dict or list of scalars). Unpinned connections call
+    ``fn`` every time; so does an unhashable argument."""
     @functools.wraps(fn)
     def wrapper(con, *args, **kwargs):
         memo = state_memo(con)
         if memo is None:
             return fn(con, *args, **kwargs)
-        key = (fn.__module__, fn.__qualname__, *(getattr(a, "sha256", a) for a in args), *sorted(kwargs.items()))
+        key = (fn, *(_memo_key(a) for a in args), *sorted((k, _memo_key(v)) for k, v in kwargs.items()))
         try:
-            hit = memo[key]
-        except KeyError:
-            hit = memo[key] = fn(con, *args, **kwargs)
+            hit = memo.get(key, _MISS)
         except TypeError:  # an unhashable argument (a list of months): not kept
             return fn(con, *args, **kwargs)
+        if hit is _MISS:
+            hit = memo[key] = fn(con, *args, **kwargs)
         return hit.copy() if hasattr(hit, "copy") and not isinstance(hit, str | bytes) else hit
     return wrapper
 
@@ -416,7 +430,9 @@ def _leftovers(path: Path) -> None:
         stale.unlink(missing_ok=True)
     for stale in [*path.parent.glob(f".{path.name}.pin-*"), *path.parent.glob(f".{path.name}.read-*")]:
         try:  # a pin of a report being rendered elsewhere is open: left alone (and fails on Windows)
-            if time.time() - stale.stat().st_mtime > 24 * 3600:
+            st = stale.stat()
+            # a pin is a hard link: its mtime is the database's; making the link sets its ctime
+            if time.time() - max(st.st_mtime, st.st_ctime) > 24 * 3600:
                 stale.unlink()
         except OSError:
             pass
@@ -572,6 +588,8 @@ def get_meta(con, key: str, default: str | None = None) -> str | None:
 def set_meta(con, key: str | dict[str, str], value: str | None = None) -> None:
     """meta[key] = value, or every key of a dict ``key`` in one statement."""
     items = list(key.items()) if isinstance(key, dict) else [(key, value)]
+    if not items:
+        return
     con.execute(f"INSERT OR REPLACE INTO meta VALUES {', '.join('(?, ?)' for _ in items)}",
                 [v for kv in items for v in kv])
 
