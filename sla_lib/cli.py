@@ -214,13 +214,13 @@ def _report(args) -> int:
     exports load. Exit 1 when a file failed to load or a report failed to render."""
     import time
 
-    from sla_lib.publish.render import Helpers, default_workers
+    from sla_lib.publish.render import MAX_WORKERS, Helpers, cores
 
     t0 = time.perf_counter()
-    n = args.workers if args.workers else default_workers(3 * 4)  # one per core, at most 4
+    n = args.workers or min(cores(), MAX_WORKERS)  # one per core
     # n helpers, and this process only loads and hands out the reports: the helpers are ready when
-    # the load ends, and this one would start its first report cold
-    with (Helpers(n, here=False) if n > 1 else Helpers(0)) as helpers:
+    # the load ends, and this one would start its first report cold (one: this process renders)
+    with Helpers(n if n > 1 else 0, here=False) as helpers:
         if args.demo_if_empty:
             _demo(args.raw_dir, args.contract, if_empty=True)
         t1 = time.perf_counter()

@@ -309,7 +309,7 @@ def test_a_half_copied_export_is_skipped_then_loaded_whole(tmp_path):
     book = (tmp_path / "whole.xlsx").read_bytes()
     (raw / "工单_copy.xlsx").write_bytes(book[: len(book) * 2 // 3])
     for f in raw.iterdir():
-        os.utime(f, (SETTLED, SETTLED))
+        settled(f)
     p = sla("ingest", "--raw-dir", raw, "--db", db, "--contract", CONTRACT)
     assert p.returncode == 0, p.stderr
     assert p.stdout.count("正在写入，下次再载入") >= 2 and "2 file(s) still being written" in p.stdout
@@ -317,7 +317,7 @@ def test_a_half_copied_export_is_skipped_then_loaded_whole(tmp_path):
     target.write_bytes(whole)  # the copy finished
     (raw / "工单_copy.xlsx").write_bytes(book)
     for f in raw.iterdir():
-        os.utime(f, (SETTLED, SETTLED))
+        settled(f)
     p = sla("ingest", "--raw-dir", raw, "--db", db, "--contract", CONTRACT)
     assert p.returncode == 0 and "2 file(s) loaded" in p.stdout, p.stdout + p.stderr
     con = duckdb.connect(str(db), read_only=True)

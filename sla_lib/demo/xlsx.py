@@ -16,6 +16,8 @@ import io
 import zipfile
 from xml.sax.saxutils import escape
 
+from sla_lib.demo.files import zip_entry
+
 __all__ = ["sheet_bytes"]
 
 _EPOCH = dt.datetime(1899, 12, 30)
@@ -154,8 +156,5 @@ def sheet_bytes(title: str, rows: list[list], formats: list[list[str | None]] | 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for name, text in parts.items():
-            info = zipfile.ZipInfo(name, date_time=when.timetuple()[:6])
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            z.writestr(info, text.encode("utf-8"))
+            z.writestr(zip_entry(name, when), text.encode("utf-8"))
     return buf.getvalue()

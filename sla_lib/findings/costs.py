@@ -38,10 +38,6 @@ def recompute(con, contract) -> None:
         ORDER BY c.cost_date, c.source_file, c.source_row""")
 
 
-def _exists(con) -> bool:
-    return table_exists(con, "third_party_costs")
-
-
 def _where(months: list[str] | None) -> tuple[str, list]:
     """A cost belongs to the month of its ticket's report; a cost whose ticket is unknown, to the
     month of the cost itself. ``months`` None: every cost."""
@@ -56,7 +52,7 @@ def _where(months: list[str] | None) -> tuple[str, list]:
 def ledger(con, months: list[str] | None = None) -> pd.DataFrame:
     """The cost ledger in Chinese, for reports and the committee's workbook (only the costs of
     ``months`` when given, e.g. the months of one contract year)."""
-    if not _exists(con):
+    if not table_exists(con, "third_party_costs"):
         return pd.DataFrame(columns=["工单号", "发生日期", "服务单位", "金额（元）", "认定", "理由", "说明", "来源"])
     where, args = _where(months)
     df = con.execute(f"""SELECT ticket_id, cost_date, vendor, amount, verdict, reason, note, source_file, source_row
@@ -72,7 +68,7 @@ def ledger(con, months: list[str] | None = None) -> pd.DataFrame:
 def totals(con, months: list[str] | None = None) -> dict[str, float | int]:
     """Sums of the recoverable and disputed costs (of ``months`` when given) and their counts."""
     out = {"recoverable": 0.0, "disputed": 0.0, "n_recoverable": 0, "n_disputed": 0}
-    if not _exists(con):
+    if not table_exists(con, "third_party_costs"):
         return out
     where, args = _where(months)
     for verdict, amount, n in con.execute(

@@ -34,7 +34,6 @@ import pandas as pd
 from sla_lib.rules.calendar import calendar_for
 from sla_lib.rules.clocks import compute_clocks
 from sla_lib.rules.contract import Contract
-from sla_lib.store.db import table_exists
 from sla_lib.store.schema import TIMESTAMP_COLUMNS
 
 EDITED_COLUMNS = [*TIMESTAMP_COLUMNS, "system", "onsite", "exclusion"]
@@ -91,25 +90,29 @@ def _edited(con, contract: Contract, as_of) -> list[dict]:
     flips = before.merge(after, on=["ticket_id", "clause"], suffixes=("_old", "_new"))
     flips = flips[(flips["status_old"] == "breached") & flips["status_new"].isin(["met", "excluded"])]
     favoured = flips.groupby("ticket_id")["clause"].agg(lambda s: ",".join(s)).to_dict()
+    # the month and whether the later export came after the month closed, column-wise (a missing
+    # time: no month, not after the close); then one finding per changed cell
+    months = [m if isinstance(m, str) else None for m in old["reported_at"].dt.strftime("%Y-%m").tolist()]
     closes = _month_close(old["reported_at"])
+    after = (new["export_as_of"].notna() & closes.notna() & (new["export_as_of"] >= closes)).tolist()
+    ids, old_files, new_files = old["ticket_id"].tolist(), old["source_file"].tolist(), new["source_file"].tolist()
+    old_rows, new_rows = old["source_row"].tolist(), new["source_row"].tolist()
     out = []
     for i in range(len(old)):
-        month = old["reported_at"].iloc[i].strftime("%Y-%m") if pd.notna(old["reported_at"].iloc[i]) else None
-        after_close = bool(pd.notna(new["export_as_of"].iloc[i]) and pd.notna(closes.iloc[i])
-                           and new["export_as_of"].iloc[i] >= closes.iloc[i])
+        after_close = bool(after[i])
         clauses = favoured.get(str(i))
         for c in EDITED_COLUMNS:
             if not changed[c][i]:
                 continue
             a, b = _text(old[c].iloc[i]), _text(new[c].iloc[i])
-            detail = (f"工单 {old['ticket_id'].iloc[i]} 的{COLUMN_LABELS[c]}在两次导出之间被改动：{a or '空'} → {b or '空'}"
+            detail = (f"工单 {ids[i]} 的{COLUMN_LABELS[c]}在两次导出之间被改动：{a or '空'} → {b or '空'}"
                       + ("（月份结束后的导出中改动）" if after_close else "")
                       + (f"；改动使{'、'.join(contract.clauses[x]['title'] for x in clauses.split(','))}由超时变为达标"
                          if clauses else "") + "。")
-            out.append(dict(finding="edited", month=month, ticket_id=old["ticket_id"].iloc[i], clause=clauses,
-                            column_name=c, old_value=a, new_value=b, old_file=old["source_file"].iloc[i],
-                            old_row=int(old["source_row"].iloc[i]), new_file=new["source_file"].iloc[i],
-                            new_row=int(new["source_row"].iloc[i]), after_close=after_close,
+            out.append(dict(finding="edited", month=months[i], ticket_id=ids[i], clause=clauses,
+                            column_name=c, old_value=a, new_value=b, old_file=old_files[i],
+                            old_row=int(old_rows[i]), new_file=new_files[i],
+                            new_row=int(new_rows[i]), after_close=after_close,
                             favours_vendor=clauses is not None, detail=detail))
     return out
 
@@ -292,8 +295,6 @@ def _backfilled(con) -> list[dict]:
                        ).fetchall()[0][0]:
         return out
     for table, when, kind in (("punches", "punched_at", "打卡"), ("attendance", "work_date", "考勤")):
-        if not table_exists(con, table):
-            continue
         df = con.execute(f"""SELECT person, {when} AS at, result, source_file, source_row FROM {table}
                              WHERE regexp_matches(result, '补卡') AND NOT regexp_matches(result, '补卡申请')
                              ORDER BY {when}, person""").df()

@@ -19,9 +19,9 @@ from sla_lib import config
 from sla_lib.errors import InputError, SlaError
 from sla_lib.findings.recompute import recompute_findings
 from sla_lib.load.arrival import MESSAGE, still_arriving
-from sla_lib.load.presets import Preset, builtin_presets, get_preset, match_header
+from sla_lib.load.presets import ORDER_FIELDS, Preset, builtin_presets, get_preset, match_header
 from sla_lib.load.readers import RawFile, drop_raw, read_file, sheet_names
-from sla_lib.rules.contract import Contract, load_contract
+from sla_lib.rules.contract import FULLWIDTH, HALFWIDTH, Contract, load_contract
 from sla_lib.store import db as dbm
 from sla_lib.store import schema
 from sla_lib.store.db import scalar
@@ -40,16 +40,9 @@ YEAR_RANGE = (2000, 2100)
 # loaded, it would become as_of and turn every open clock into a breach. docs/decisions.md.
 HAPPENED = {"tickets": None, "punches": ("punched_at",), "deliverables": ("submitted_at",)}  # None: all
 FUTURE_SLACK = dt.timedelta(days=1)
-# a load whose database and exports together are smaller than this runs DuckDB on one thread:
-# its statements are many and small, and threads cost more than they give (the demo's 15 files
-# 1.68 s -> 1.47 s, 40,000 tickets 0.72 s -> 0.59 s); 150,000 tickets (26 MB) are faster on all
-# cores (1.46 s, 1.79 s on one)
-SINGLE_THREAD_BYTES = 16 * 2**20
 SKIP_NAMES = {".gitkeep", ".DS_Store", "desktop.ini", "Thumbs.db"}
 TEXT_MASKED = ("description", "reporter", "department", "exclusion", "status", "note", "content", "findings",
                "result", "title", "leave_type")
-FULLWIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
-HALFWIDTH = "".join(chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)) + " "
 
 
 @functools.cache
@@ -115,7 +108,6 @@ ORDERED_TS = (r"^(\d{1,4})[-/.年](\d{1,2})[-/.月](\d{1,4})日?"
 WEEKDAY = r"(星期|礼拜|周)[一二三四五六日天]|\b(mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?"
 # day and month both 1-12 and no order declared: never guessed
 AMBIGUOUS_TS = r"^\s*(0?[1-9]|1[0-2])[-/.](0?[1-9]|1[0-2])[-/.](\d{2}|\d{4})(\s|$)"
-ORDER_FIELDS = {"dmy": ("c", "b", "a"), "mdy": ("c", "a", "b"), "ymd": ("a", "b", "c")}  # year, month, day
 
 
 def _ordered_sql(order: str) -> str:
@@ -148,7 +140,7 @@ def install_macros(con, contract: Contract, extra_formats: list[str] | None = No
     path is used only when the preset names none (so dd-mm-yyyy is never read as yyyy-mm-dd). With
     ``date_order`` (dmy, mdy, ymd), any spelling with the fields in that order is read
     (``29/2/2016 01:16``, ``26-02-28 星期六``); ISO with an offset is converted to hospital time."""
-    fmts = "[" + ", ".join(sql_str(f) for f in [*(extra_formats or []), *BUILTIN_TS_FORMATS]) + "]"
+    fmts = _first_formats(extra_formats, fast=False)
     first = _first_formats(extra_formats, fast)
     ordered = _ordered_sql(date_order) if date_order else "CAST(NULL AS TIMESTAMP)"
     offset = (f"CASE WHEN regexp_matches(x, '[0-9]T[0-9].*([+-][0-9]{{2}}:?[0-9]{{2}}|Z)$') THEN "
@@ -283,7 +275,8 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
         raise InputError(f"{src}: header row not recognised for preset '{p.name}': missing required "
                          f"column(s) {want}; the closest row ({_row_label(raw, m.row_index)}) has: {found}. "
                          f"To draft a preset for this export: sla presets suggest {src}")
-    install_macros(con, contract, p.timestamp_formats, fast=not p.timestamp_formats, date_order=p.date_order)
+    fast = not p.timestamp_formats  # the ISO fast path only when the preset names no spelling of its own
+    install_macros(con, contract, p.timestamp_formats, fast=fast, date_order=p.date_order)
     header_row = scalar(con, f"SELECT _row FROM sla_raw ORDER BY _row LIMIT 1 OFFSET {m.row_index}")
 
     ts_cols = set(schema.KIND_TIMESTAMPS[p.kind])
@@ -318,7 +311,7 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
     # whole sla_ts (Excel serials, 下午, 次日, offsets, other spellings) costs ~2 ms of planning a
     # column, and an export's columns are mostly of one spelling. The cells are read as written (not
     # trimmed, markers not removed): a cell that would need cleaning keeps its column on sla_ts.
-    first = _first_formats(p.timestamp_formats, not p.timestamp_formats)
+    first = _first_formats(p.timestamp_formats, fast)
     plain_ts = [c for c in mapped if types[c] == "TIMESTAMP" and c in m.mapping and c not in p.date_only]
     simple: set[str] = set()
     if plain_ts:
@@ -556,18 +549,17 @@ def _targets(con, path: Path, kind: str | None, preset: str | None, sheet: str |
     if len(names) <= 1:
         return [(None, preset)]
     found = []
+    candidates = [get_preset(preset)] if preset else [p for p in builtin_presets().values() if kind in (None, p.kind)]
     for name in names:
         try:
             raw = read_file(con, path, "sla_raw", name)
         except InputError:
             continue  # an empty or unreadable sheet (a cover, notes)
         try:
-            candidates = [get_preset(preset)] if preset else [p for p in builtin_presets().values()
-                                                              if kind in (None, p.kind)]
             for p in candidates:
-                complete, size, hint = _fit(raw, p)[1]
-                if complete:
-                    found.append(((p.sheet == name, size, hint), name, p.name))
+                m, (complete, _, hint) = _fit(raw, p)
+                if complete:  # a sheet is scored by every column found, joined ones included
+                    found.append(((p.sheet == name, m.size, hint), name, p.name))
         finally:
             drop_raw(con, "sla_raw")
     if not found:
@@ -597,14 +589,7 @@ def ingest(paths: list[Path], db_path: Path = config.DB_PATH, contract_path: Pat
     files = [f for f in files if f not in arriving]
     size = sum(f.stat().st_size for f in files if f.exists())
     needed = 3 * size  # rough: raw tables, rows, indexes
-    try:
-        base = dbm.current_file(db_path)
-        small = size + (base.stat().st_size if base.exists() else 0) < SINGLE_THREAD_BYTES
-    except OSError:  # (a pending state renamed meanwhile, Windows): not known to be small
-        small = False
-    with dbm.writing(db_path, needed_bytes=needed, echo=echo) as con:
-        if small:
-            con.execute("SET threads = 1")  # this copy's own instance (SINGLE_THREAD_BYTES)
+    with dbm.writing(db_path, needed_bytes=needed, echo=echo, input_bytes=size) as con:
         for path in files:
             fid = file_sha256(path)
             loaded = {r[0] or "": r[1] for r in con.execute(

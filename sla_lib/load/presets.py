@@ -19,7 +19,9 @@ from sla_lib.rules.contract import to_halfwidth
 from sla_lib.store.schema import KIND_COLUMNS
 
 PRESET_DIR = Path(__file__).with_name("presets")
-DATE_ORDERS = ("dmy", "mdy", "ymd")
+# date_order: where the year, month and day stand among a date's three fields a, b, c
+ORDER_FIELDS = {"dmy": ("c", "b", "a"), "mdy": ("c", "a", "b"), "ymd": ("a", "b", "c")}
+DATE_ORDERS = tuple(ORDER_FIELDS)
 
 
 @dataclass
@@ -201,6 +203,11 @@ class HeaderMatch:
     split: dict[str, tuple[int, int]] = field(default_factory=dict)  # canonical -> (date col, time col)
     extra: dict[str, int] = field(default_factory=dict)  # extra header -> column index
 
+    @property
+    def size(self) -> int:
+        """Columns found: mapped alone or joined from a date and a time column."""
+        return len(self.mapping) + len(self.split)
+
 
 def _two_level(top: list, sub: list) -> list[list[str]]:
     """Header candidates of each column under a two-row merged header (WeCom, DingTalk): the
@@ -253,19 +260,16 @@ def match_header(head: list[list[str | None]], preset: Preset) -> HeaderMatch:
     def single(i: int) -> HeaderMatch:
         return attempt(i, [[str(c)] if c not in (None, "") else [] for c in head[i]])
 
-    def size(m: HeaderMatch) -> int:
-        return len(m.mapping) + len(m.split)
-
     for i in range(len(head)):
         tries = [single(i)]
         if i + 1 < len(head):
             # two rows only when they name more columns than either row alone (a title row above
             # a plain header is not a group; nor is a header above its first data row)
             two, lower = attempt(i + 1, _two_level(head[i], head[i + 1])), single(i + 1)
-            if size(two) > max(size(lower), size(tries[0])):
+            if two.size > max(lower.size, tries[0].size):
                 tries.insert(0, two)
         for m in tries:
-            if not m.missing_required and size(m) >= 2:
+            if not m.missing_required and m.size >= 2:
                 return m
             if best is None or len(m.mapping) > len(best.mapping):
                 best = m

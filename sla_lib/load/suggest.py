@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from sla_lib.errors import InputError
-from sla_lib.load.presets import _two_level, builtin_presets, norm_header
+from sla_lib.load.presets import ORDER_FIELDS, _two_level, builtin_presets, norm_header
 from sla_lib.load.readers import MAX_HEADER_SCAN, read_file
 from sla_lib.store.schema import KIND_COLUMNS
 
@@ -99,7 +99,8 @@ def _guess_order(values: list[str], today: dt.date | None = None) -> tuple[str |
 
     def fits(order: str) -> bool:
         for a, b, c in triples:
-            y, mo, d = {"ymd": (a, b, c), "dmy": (c, b, a), "mdy": (c, a, b)}[order]
+            fields = {"a": a, "b": b, "c": c}
+            y, mo, d = (fields[k] for k in ORDER_FIELDS[order])
             if len(y) not in (2, 4):
                 return False
             year = int(y) + (2000 if len(y) == 2 else 0)

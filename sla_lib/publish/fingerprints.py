@@ -13,7 +13,7 @@ from typing import Any
 
 from sla_lib.reports import quarterly, review
 from sla_lib.rules import periods as P
-from sla_lib.store.db import connect
+from sla_lib.store.db import connect, file_state
 
 # The period a ticket clock belongs to, as SQL over ``ticket_sla s`` (one expression per report kind).
 MONTHLY_PERIOD_SQL = "s.month"
@@ -123,8 +123,7 @@ def _state_inputs(db: Path, contract_sha256: str) -> dict[str, Any]:
     """What report.json says of every period of this state of the file, read once per state and
     process (a batch renders many periods of one state): the meta facts, the load log, each month's
     tickets per file, and every month's fingerprint."""
-    st = Path(db).stat()
-    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, contract_sha256)
+    key = (*file_state(db), contract_sha256)
     if key not in _STATE_INPUTS:
         con = connect(db, read_only=True)
         try:

@@ -114,17 +114,15 @@ def notebook_to_html(nb, title: str | None = None, footer: str = "") -> str:
     ``injected-parameters`` or ``remove-cell`` are left out. plotly.js is inlined once in the head;
     require.js, MathJax, mermaid and widget scripts are not included.
     """
+    import nbformat
+
     from sla_lib.publish import page
 
-    if not hasattr(nb, "cells"):
-        nb = _read_notebook(Path(nb))
+    if not hasattr(nb, "cells"):  # a path: read as it is (not kept: the source cache is for report notebooks)
+        nb = nbformat.read(str(nb), as_version=4)
     if title is None:
         title = nb.get("metadata", {}).get("title") or "Notebook"
     return page.notebook_page(nb, title, _plotly_js(), footer)
-
-
-def _file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _source_cell_number(executed, cell_index: int, source: str) -> tuple[int, str]:
@@ -195,25 +193,33 @@ def _execute_in_kernel(nb_in: Path, parameters: dict, nb_dir: Path, failed: Path
         shutil.rmtree(work, ignore_errors=True)
 
 
-_SOURCES: dict[tuple[str, int, int], tuple[str, int | None]] = {}  # the text and its nbformat version
+# a report notebook's text, nbformat version and sha256, by path and state of the file
+_SOURCES: dict[tuple[str, int, int], tuple[str, int | None, str]] = {}
 
 
-def _read_notebook(path: Path):
-    """A fresh copy of the source notebook (its text read from disk once per process while unchanged).
-
-    Read as nbformat's v4 reader reads it, without validating it against the schema each time
-    (``tests/test_render.py`` validates the rendered notebooks); another version goes through
-    ``nbformat.read``."""
+def _source(path: Path) -> tuple[str, int | None, str]:
+    """(text, nbformat version, sha256) of a source notebook, read from disk once per process while
+    it is unchanged."""
     import json
-
-    import nbformat
 
     st = path.stat()
     key = (str(path), st.st_mtime_ns, st.st_size)
     if key not in _SOURCES:
-        text = path.read_text(encoding="utf-8")
-        _SOURCES[key] = (text, json.loads(text).get("nbformat"))
-    text, version = _SOURCES[key]
+        data = path.read_bytes()
+        text = data.decode("utf-8")
+        _SOURCES[key] = (text, json.loads(text).get("nbformat"), hashlib.sha256(data).hexdigest())
+    return _SOURCES[key]
+
+
+def _read_notebook(path: Path):
+    """A fresh copy of the source notebook (:func:`_source`).
+
+    Read as nbformat's v4 reader reads it, without validating it against the schema each time
+    (``tests/test_render.py`` validates the rendered notebooks); another version goes through
+    ``nbformat.read``."""
+    import nbformat
+
+    text, version, _ = _source(path)
     if version != 4:
         return nbformat.read(str(path), as_version=4)
     return nbformat.v4.reads(text)
@@ -343,7 +349,7 @@ def _render_pinned(kind, period: str, db: Path, pinned: Path, contract, contract
             "contract_sha256": contract.sha256,
             "contract_file": contract_path.name,
             "findings_contract_sha256": facts["contract_sha256"],
-            "notebook_sha256": _file_sha256(nb_in),
+            "notebook_sha256": _source(nb_in)[2],
             "package_version": __version__,
             "input_fingerprint": facts["input_fingerprint"],
             "inputs": facts["inputs"],
@@ -403,11 +409,18 @@ def _render_one(kind_name: str, period: str, db: str, contract_path: str, out_di
         return None, f"{kind_name} {period}: {type(e).__name__}: {e}", time.perf_counter() - t0
 
 
+MAX_WORKERS = 4
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def default_workers(jobs: int) -> int:
-    """Processes for ``jobs`` reports, this one included: one per core, at most 4, and only when
-    each helper has a few reports to share its start-up (about one report's time) with."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(cores, 4, jobs // 3))
+    """Processes for ``jobs`` reports, this one included: one per core, at most MAX_WORKERS, and
+    only when each helper has a few reports to share its start-up (about one report's time) with."""
+    return max(1, min(cores(), MAX_WORKERS, jobs // 3))
 
 
 def _warm_up() -> None:
@@ -434,7 +447,7 @@ class Helpers:
         from concurrent.futures import ProcessPoolExecutor
 
         self.n = max(0, n)
-        self.here = here or not self.n  # whether this process renders too (else it only hands out reports)
+        self.here = here  # whether this process renders too (else it only hands out reports)
         # "spawn" on every platform: a fresh interpreter, as on Windows; never a fork of a process
         # that holds DuckDB threads
         self.pool = ProcessPoolExecutor(max_workers=self.n, mp_context=multiprocessing.get_context("spawn")) \

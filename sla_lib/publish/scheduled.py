@@ -42,7 +42,7 @@ from sla_lib.publish.archive import write_index
 from sla_lib.publish.kinds import REPORT_KINDS, ReportKind
 from sla_lib.publish.render import render_reports
 from sla_lib.rules.contract import load_contract
-from sla_lib.store.db import connect, project_relative
+from sla_lib.store.db import connect, current_file, file_state, project_relative
 from sla_lib.store.locks import FileLock
 
 __all__ = ["Pending", "Plan", "plan", "run_scheduled", "hospital_today", "parse_today", "RunLock", "LOCK_NAME",
@@ -213,11 +213,12 @@ _READ: dict[tuple, _Loaded] = {}
 
 
 def _db_state(db_path: Path) -> tuple | None:
+    """The state of the file a reader of ``db_path`` opens (a waiting ``pending-<n>`` on Windows
+    included), or None when there is no database yet."""
     try:
-        st = os.stat(db_path)
+        return (str(Path(db_path).resolve()), *file_state(current_file(db_path)))
     except OSError:
         return None
-    return (str(Path(db_path).resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _read_loaded(con, contract, kinds: list[ReportKind] | None) -> _Loaded:

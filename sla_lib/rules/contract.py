@@ -156,7 +156,10 @@ def norm_name(s: str) -> str:
     return re.sub(r"\s+", "", s).upper()
 
 
-_HALFWIDTH = {0x3000: " ", **{code: chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)}}
+# full-width ASCII forms and the ideographic space, and their half-width twins (also sla_hw in SQL)
+FULLWIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
+HALFWIDTH = "".join(chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)) + " "
+_HALFWIDTH = str.maketrans(FULLWIDTH, HALFWIDTH)
 
 
 def to_halfwidth(s: str) -> str:
