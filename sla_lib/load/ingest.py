@@ -19,7 +19,7 @@ from sla_lib import config
 from sla_lib.errors import InputError, SlaError
 from sla_lib.findings.recompute import recompute_findings
 from sla_lib.load.arrival import MESSAGE, still_arriving
-from sla_lib.load.presets import ORDER_FIELDS, Preset, builtin_presets, get_preset, match_header
+from sla_lib.load.presets import ORDER_FIELDS, HeaderRows, Preset, builtin_presets, get_preset, match_header
 from sla_lib.load.readers import RawFile, drop_raw, read_file, sheet_names
 from sla_lib.rules.contract import FULLWIDTH, HALFWIDTH, Contract, load_contract
 from sla_lib.store import db as dbm
@@ -234,10 +234,11 @@ def expand_paths(paths: list[Path], raw_dir: Path) -> list[Path]:
     return out
 
 
-def _fit(raw: RawFile, p: Preset):
-    """How well preset ``p`` fits the file: (its header match, (every required column found,
-    columns mapped, the file name carries one of its hints)), the order presets are chosen by."""
-    m = match_header(raw.head, p)
+def _fit(raw: RawFile, rows: HeaderRows, p: Preset):
+    """How well preset ``p`` fits the file whose first rows are ``rows``: (its header match, (every
+    required column found, columns mapped, the file name carries one of its hints)), the order
+    presets are chosen by."""
+    m = match_header(rows, p)
     hint = any(h.lower() in raw.path.name.lower() for h in p.file_name_hints)
     return m, (not m.missing_required, len(m.mapping), hint)
 
@@ -250,7 +251,8 @@ def choose_preset(raw: RawFile, kind: str | None, preset: str | None) -> tuple[P
     candidates = [p for p in builtin_presets().values() if kind in (None, p.kind)]
     if not candidates:
         raise InputError(f"no preset for kind '{kind}'")
-    scored = [(*score, p, m) for p in candidates for m, score in [_fit(raw, p)]]
+    rows = HeaderRows(raw.head)  # normalised once for every preset
+    scored = [(*score, p, m) for p in candidates for m, score in [_fit(raw, rows, p)]]
     scored.sort(key=lambda t: t[:3], reverse=True)
     if not scored[0][0]:  # nothing fits: explain against the preset the file name points to
         scored.sort(key=lambda t: (t[2], t[1]), reverse=True)
@@ -556,8 +558,9 @@ def _targets(con, path: Path, kind: str | None, preset: str | None, sheet: str |
         except InputError:
             continue  # an empty or unreadable sheet (a cover, notes)
         try:
+            rows = HeaderRows(raw.head)
             for p in candidates:
-                m, (complete, _, hint) = _fit(raw, p)
+                m, (complete, _, hint) = _fit(raw, rows, p)
                 if complete:  # a sheet is scored by every column found, joined ones included
                     found.append(((p.sheet == name, m.size, hint), name, p.name))
         finally:

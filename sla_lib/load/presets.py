@@ -226,18 +226,39 @@ def _two_level(top: list, sub: list) -> list[list[str]]:
     return out
 
 
-def match_header(head: list[list[str | None]], preset: Preset) -> HeaderMatch:
+class HeaderRows:
+    """The first rows of a file as header candidates, every cell normalised once: row ``i`` alone
+    (``single[i]``) and rows ``i`` and ``i + 1`` read as a two-level merged header (``two[i]``).
+    Each is ``(candidates as written, normalised, the set of normalised names)``. Made once per
+    file and shared by every preset the file is scored against."""
+
+    def __init__(self, head: list[list[str | None]]):
+        self.head = head
+        self.single = [_normed([[str(c)] if c not in (None, "") else [] for c in r]) for r in head]
+        self.two = [_normed(_two_level(head[i], head[i + 1])) for i in range(len(head) - 1)]
+
+
+def _normed(cands: list[list[str]]) -> tuple[list[list[str]], list[list[str]], frozenset[str]]:
+    ncands = [[norm_header(c) for c in cs] for cs in cands]
+    return cands, ncands, frozenset(n for ns in ncands for n in ns)
+
+
+def match_header(head: list[list[str | None]] | HeaderRows, preset: Preset) -> HeaderMatch:
     """Find the header row: the first row holding every required column (or two rows of a merged
-    two-level header), else the best row."""
+    two-level header), else the best row. ``head`` is the file's first rows, or their
+    ``HeaderRows`` when several presets are tried on one file."""
+    rows = head if isinstance(head, HeaderRows) else HeaderRows(head)
     lookup = {norm_header(h): canon for canon, hs in preset.columns.items() for h in hs}
     splits = [(canon, {norm_header(n) for n in spec["date"]}, {norm_header(n) for n in spec["time"]})
               for canon, spec in preset.split_columns.items()]
     extras = [(h, {norm_header(h)}) for h in preset.extra_headers()]
+    known = set(lookup).union(*(d | t for _, d, t in splits), *(w for _, w in extras))
     best = None
 
-    def attempt(i: int, cands: list[list[str]]) -> HeaderMatch:
-        # each cell normalised once; every lookup below compares normalised names
-        ncands = [[norm_header(c) for c in cs] for cs in cands]
+    def attempt(i: int, row: tuple[list[list[str]], list[list[str]], frozenset[str]]) -> HeaderMatch:
+        cands, ncands, names = row
+        if names.isdisjoint(known):  # no cell names a column of this preset
+            return HeaderMatch(i, {}, {}, list(preset.required) + [h for h, _ in extras], {}, {})
         mapping, headers = {}, {}
         for j, (cs, ns) in enumerate(zip(cands, ncands, strict=True)):
             normed = next((n for n in ns if n in lookup), ns[0] if ns else "")
@@ -257,15 +278,20 @@ def match_header(head: list[list[str | None]], preset: Preset) -> HeaderMatch:
         missing += [h for h, _ in extras if h not in extra]
         return HeaderMatch(i, mapping, headers, missing, split, extra)
 
-    def single(i: int) -> HeaderMatch:
-        return attempt(i, [[str(c)] if c not in (None, "") else [] for c in head[i]])
+    singles: dict[int, HeaderMatch] = {}
 
-    for i in range(len(head)):
+    def single(i: int) -> HeaderMatch:
+        if i not in singles:
+            singles[i] = attempt(i, rows.single[i])
+        return singles[i]
+
+    n = len(rows.head)
+    for i in range(n):
         tries = [single(i)]
-        if i + 1 < len(head):
+        if i + 1 < n:
             # two rows only when they name more columns than either row alone (a title row above
             # a plain header is not a group; nor is a header above its first data row)
-            two, lower = attempt(i + 1, _two_level(head[i], head[i + 1])), single(i + 1)
+            two, lower = attempt(i + 1, rows.two[i]), single(i + 1)
             if two.size > max(lower.size, tries[0].size):
                 tries.insert(0, two)
         for m in tries:
