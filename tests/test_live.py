@@ -340,7 +340,11 @@ def test_a_file_whose_size_still_changes_is_skipped(tmp_path):
                                "        f.write(data[i:i + 4096]); f.flush(); time.sleep(0.02)\n",
                                str(tmp_path / "w.csv"), str(target)])
     try:
-        time.sleep(0.3)
+        # the writer has begun (its Python may take a while to start on a busy machine), and writes
+        # for over a second more (59 chunks of 4 KB, 20 ms apart)
+        deadline = time.monotonic() + 60
+        while not (target.exists() and target.stat().st_size) and time.monotonic() < deadline:
+            time.sleep(0.02)
         res = ingest([], tmp_path / "sla.duckdb", CONTRACT, raw_dir=raw, echo=lambda *_: None)
         (fr,) = res.files
         assert fr.status == "incomplete" and "正在写入" in fr.message
