@@ -12,11 +12,13 @@ from __future__ import annotations
 from sla_lib.findings import costs, disputes, inspections, integrity, staffing, tickets
 from sla_lib.rules.contract import Contract
 from sla_lib.store.db import transaction
+from sla_lib.store.frames import object_strings
 
 # after the tickets, in this order: the disputes first (they change clocks the others read)
 STEPS = (disputes.recompute, staffing.recompute, inspections.recompute, costs.recompute, integrity.recompute)
 
 
+@object_strings()  # small frames: Python strings are cheaper (sla_lib.store.frames)
 def recompute_findings(con, contract: Contract) -> tuple[str | None, int]:
     """Rebuild every findings table; returns (as_of text or None, number of current tickets)."""
     with transaction(con):

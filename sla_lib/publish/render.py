@@ -44,6 +44,7 @@ from sla_lib.publish import fingerprints, kinds
 from sla_lib.publish.archive import write_index
 from sla_lib.rules.contract import load_contract
 from sla_lib.store.db import connect, open_db, snapshot
+from sla_lib.store.frames import object_strings
 
 __all__ = ["Outcome", "RenderError", "render_report", "render_reports", "notebook_to_html", "notebook_json"]
 
@@ -269,6 +270,7 @@ def _write_notebook(nb, path: Path) -> None:
     path.write_text(notebook_json(nb) + "\n", encoding="utf-8")
 
 
+@object_strings()  # the report's frames (sla_lib.store.frames)
 def render_report(kind_name: str, period: str | int, db: Path, contract_path: Path,
                   out_dir: Path = config.REPORTS_DIR, notebooks_dir: Path | None = None,
                   write_archive_index: bool = True) -> Path:
