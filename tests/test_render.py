@@ -258,8 +258,9 @@ def test_html_figures_equal_direct_queries(rendered):
 def test_html_is_offline_and_code_hidden(rendered):
     html = rendered["html"]
     page = assert_offline(html)
-    assert html.count("* plotly.js v") == 1, "plotly.js must be embedded exactly once"
+    assert html.count("* plotly.js (cartesian - minified) v") == 1, "plotly.js must be embedded exactly once"
     assert html.count('id="plotly-js-inline"') == 1
+    assert "* plotly.js v" not in html  # not the full bundle as well
     for name in FIGURES:
         assert f"sla-fig-{name}" in page.ids, name
     assert html.count('class="plotly-graph-div"') == len(FIGURES)
@@ -454,3 +455,25 @@ def test_report_facts_read_once_for_every_month_equal_those_of_each_month(render
             assert fp._db_facts(rendered["db"], contract.sha256, m) == fp.report_inputs(con, contract.sha256, m)
     finally:
         con.close()
+
+
+def test_the_pages_plotly_js_is_the_version_plotly_py_writes_figures_for(rendered):
+    """The cartesian bundle (sla_lib/publish/templates/plotly/SOURCE.md) is the plotly.js release of
+    the installed plotly.py, and registers every trace type the reports draw: those of the month's
+    figures, and every graph object the report modules make."""
+    from plotly.offline import get_plotlyjs_version
+
+    from sla_lib.publish.render import _js_version, _plotly_js
+
+    js = _plotly_js()  # the cartesian bundle when its version is plotly.py's, else plotly.py's own
+    head = re.match(r"/\*\*\n\* plotly\.js \(cartesian - minified\) v(\S+)\n", js)
+    assert head and head.group(1) == get_plotlyjs_version() == _js_version(js[:200])
+    assert js.rstrip().endswith("window.Plotly = Plotly;\nreturn Plotly;\n}));")
+    nb = nbformat.read(rendered["out"] / MONTH / "monthly-report.ipynb", as_version=4)
+    drawn = {t.get("type", "scatter") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+             for t in o.get("data", {}).get("application/vnd.plotly.v1+json", {}).get("data", [])}
+    made = {m.lower() for m in re.findall(r"\bgo\.([A-Z][a-z]+)\(", "".join(
+        f.read_text(encoding="utf-8") for f in (ROOT / "sla_lib" / "reports").glob("*.py"))) if m != "Figure"}
+    assert made == {"bar", "heatmap", "histogram", "scatter"} and {"bar", "histogram"} <= drawn <= made
+    for trace in made:
+        assert f'name:"{trace}"' in js, f"{trace}: not in the bundle"

@@ -113,7 +113,7 @@ def year(tmp_path_factory):
 def archive(year, tmp_path):
     """A private copy of the project after the simulated year (database, exports, reports).
 
-    The report pages (5 MB each, with the plotly bundle) are hard links, not copies: the renderer
+    The report pages (2 MB each, with the plotly bundle) are hard links, not copies: the renderer
     never writes into a page, it replaces it (render.py writes in a work folder, then os.replace),
     which leaves the shared year's page as it was. Everything else is copied, since the tests edit
     report.json and the database in place."""

@@ -28,6 +28,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -99,11 +100,29 @@ def _kernel_manager_class():
 
 
 # -- export ---------------------------------------------------------------------------------------------
+PLOTLY_JS = "templates/plotly/plotly-cartesian.min.js"  # package data of sla_lib.publish (its SOURCE.md)
+
+
+def _js_version(head: str) -> str | None:
+    """The version in a plotly.js bundle's banner ("* plotly.js (cartesian - minified) v4.1.1")."""
+    m = re.match(r"/\*\*\s*\* plotly\.js (?:\([^)]*\) )?v(\S+)", head)
+    return m.group(1) if m else None
+
+
 @functools.lru_cache(maxsize=1)
 def _plotly_js() -> str:
-    """plotly.js as plotly.py ships it (what ``plotly.offline.get_plotlyjs`` reads), once per process."""
+    """plotly.js for the report pages, once per process: the cartesian bundle (bar, scatter,
+    histogram, heatmap and the other cartesian traces; 1.5 MB, not the 4.8 MB of every trace type
+    that plotly.py ships) when it is the plotly.js release the installed plotly.py writes figures
+    for; else plotly.py's own bundle, which always is."""
+    import importlib.resources
     import pkgutil
 
+    cartesian = pkgutil.get_data("sla_lib.publish", PLOTLY_JS).decode("utf-8")
+    with (importlib.resources.files("plotly") / "package_data" / "plotly.min.js").open(encoding="utf-8") as f:
+        full_head = f.read(200)
+    if _js_version(cartesian[:200]) == _js_version(full_head):
+        return cartesian
     return pkgutil.get_data("plotly", "package_data/plotly.min.js").decode("utf-8")
 
 
