@@ -24,7 +24,7 @@ from sla_lib.load.readers import RawFile, drop_raw, read_file, sheet_names
 from sla_lib.rules.contract import FULLWIDTH, HALFWIDTH, Contract, load_contract
 from sla_lib.store import db as dbm
 from sla_lib.store import schema
-from sla_lib.store.db import scalar, table_exists
+from sla_lib.store.db import scalar
 
 MISSING = ("", "-", "--", "/", "无", "?", "？", "－", "／", "null", "none", "n/a", "na", "—", "——", "nan", "ｎｕｌｌ", "\u3000")
 BUILTIN_TS_FORMATS = [
@@ -216,7 +216,10 @@ def install_macros(con, contract: Contract, extra_formats: list[str] | None = No
     # the files of one load mostly need the same macros (a preset with no spellings of its own):
     # installed again only when they differ from the ones this connection has (~15 ms a file)
     key = hashlib.sha256(repr((macros, systems)).encode("utf-8")).hexdigest()
-    if table_exists(con, "sla_macros") and scalar(con, "SELECT key FROM sla_macros") == key:
+    # (a temp table is looked up in the temp catalog only: listing every table of a connection's
+    # database the first time, as table_exists does, costs ~12 ms)
+    if scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'temp' AND table_name = 'sla_macros'") \
+            and scalar(con, "SELECT key FROM sla_macros") == key:
         return
     con.execute(macros)
     con.execute("CREATE OR REPLACE TEMP TABLE sla_systems (norm VARCHAR, code VARCHAR)")
