@@ -313,11 +313,13 @@ def recompute(con, contract: Contract) -> None:
     as_of_text = con.execute("SELECT value FROM meta WHERE key = 'as_of'").fetchall()
     as_of = np.datetime64(as_of_text[0][0]) if as_of_text and as_of_text[0][0] else None
     found = []
-    # an edit or a vanished ticket needs two exports of the register (most databases hold one at first)
+    # an edit, a vanished ticket or a late entry needs two exports of the register (most databases
+    # hold one at first; a late entry is one missing from an earlier export)
     several = con.execute("SELECT count(DISTINCT file_id) > 1 FROM ticket_rows").fetchall()[0][0]
     if as_of is not None and several:
         found += _edited(con, contract, as_of)
-    found += (_vanished(con) if several else []) + _number_gaps(con, contract) + _late_entries(con, contract)
+    found += (_vanished(con) if several else []) + _number_gaps(con, contract)
+    found += _late_entries(con, contract) if several else []
     found += _heaping(con, contract) + _backfilled(con)
     frames = [f for f in (pd.DataFrame(found).reindex(columns=COLUMNS) if found else None,
                           _duplicates(con, contract)) if f is not None and len(f)]
