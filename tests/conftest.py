@@ -29,10 +29,11 @@ def pytest_collection_modifyitems(session, config, items):
 
 
 def query(db, sql, params=None):
-    """All rows of a read-only query on the DuckDB file ``db`` (closed again at once)."""
-    import duckdb
+    """All rows of a read-only query on the DuckDB file ``db`` (closed again at once), through
+    sla_lib's own connection (the process's one DuckDB instance: no instance started per query)."""
+    from sla_lib.store.db import connect
 
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect(db, read_only=True)
     try:
         return con.execute(sql, params or []).fetchall()
     finally:

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sla_lib.load.ingest import ingest
+from sla_lib.store.db import connect
 
 from .conftest import CONTRACT
 from .test_ingest import HEADER, row
@@ -37,7 +38,7 @@ def run(tmp_path, name: str, data: bytes):
         assert "\n" not in fr.message and "Traceback" not in fr.message
     else:
         assert fr.rows_read == fr.rows_loaded + fr.rows_rejected + fr.rows_merged
-        con = duckdb.connect(str(d / "sla.duckdb"), read_only=True)
+        con = connect(d / "sla.duckdb", read_only=True)
         try:
             n_rows, n_rej, n_sla, n_tickets = con.execute(
                 "SELECT (SELECT count(*) FROM ticket_rows), (SELECT count(DISTINCT source_row) FROM rejects), "

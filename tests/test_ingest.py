@@ -3,12 +3,12 @@
 import datetime as dt
 import hashlib
 
-import duckdb
 import openpyxl
 import pytest
 
 from sla_lib.cli import main
 from sla_lib.load.ingest import ingest
+from sla_lib.store.db import connect
 
 from .conftest import CONTRACT, ROOT
 
@@ -34,7 +34,7 @@ def write_csv(path, rows, encoding="utf-8", sep=","):
 
 
 def q(db, sql):
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect(db, read_only=True)
     try:
         return con.execute(sql).fetchall()
     finally:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 
-import duckdb
 import openpyxl
 
 from sla_lib.load.ingest import ingest
+from sla_lib.store.db import connect
 
 from .conftest import CONTRACT
 
@@ -37,7 +37,7 @@ def load(tmp_path, *files):
 
 
 def q(tmp_path, sql):
-    con = duckdb.connect(str(tmp_path / "sla.duckdb"), read_only=True)
+    con = connect(tmp_path / "sla.duckdb", read_only=True)
     try:
         return con.execute(sql).fetchall()
     finally:

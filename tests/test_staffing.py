@@ -16,7 +16,6 @@ import re
 from pathlib import Path
 
 import chinese_calendar
-import duckdb
 import pytest
 
 from sla_lib.demo.staff import (
@@ -36,6 +35,7 @@ from sla_lib.load.ingest import ingest
 from sla_lib.publish.render import render_report
 from sla_lib.reports import staffing
 from sla_lib.rules.contract import load_contract
+from sla_lib.store.db import connect
 
 from .conftest import CONTRACT, demo_copy
 from .conftest import query as q
@@ -66,7 +66,7 @@ def days(db, where="TRUE"):
 
 
 def with_con(db, fn, *args):
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect(db, read_only=True)
     try:
         return fn(con, *args)
     finally:

@@ -32,6 +32,7 @@ def _month_tables(con) -> list[str]:
         SELECT c.table_name FROM information_schema.columns c
         JOIN information_schema.tables t USING (table_catalog, table_schema, table_name)
         WHERE c.column_name = 'month' AND c.table_schema = 'main' AND t.table_type = 'BASE TABLE'
+          AND c.table_catalog = current_database()
           AND c.table_name <> 'ticket_sla'
         ORDER BY 1""").fetchall()]
 

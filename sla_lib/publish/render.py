@@ -319,10 +319,9 @@ def render_report(kind_name: str, period: str | int, db: Path, contract_path: Pa
     with snapshot(db) as pinned:
         # one open instance of the snapshot for the whole report: the notebook's open_db, the
         # fingerprint and the extra files connect to it without reading the file's catalog again
-        held = connect(pinned, read_only=True)
         # a report's queries read a few thousand rows each: one thread (with a rendering process per
         # core, more threads per query only contend with the other reports; 5-8 % a month here)
-        held.execute("SET threads = 1")
+        held = connect(pinned, read_only=True, threads=1)
         try:
             return _render_pinned(kind, period, db, pinned, contract, contract_path, out_dir, nb_dir, nb_in,
                                   write_archive_index)

@@ -28,6 +28,8 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -122,13 +124,16 @@ def disk_error(e: BaseException, path: Path, needed: int | None = None, denied: 
 
 
 # -- connections -------------------------------------------------------------------------------------------
-def connect(path: str | Path = config.DB_PATH, read_only: bool = False, wait_seconds: float | None = None):
+def connect(path: str | Path = config.DB_PATH, read_only: bool = False, wait_seconds: float | None = None,
+            threads: int | None = None) -> Connection:
     """Open a DuckDB file as it is, creating it and its tables when new and not ``read_only``.
 
     Read-only connections open the current state (:func:`current_file`). Writing in place is for
     files no reader sees (tests, benchmarks, the writer's own copy); ``sla`` writes through
     :func:`writing`. Waits up to ``wait_seconds`` (default 30 s, ``SLA_DB_WAIT_SECONDS``) while
-    another process holds the file for writing, then stops with a clear message.
+    another process holds the file for writing, then stops with a clear message. With ``threads``,
+    DuckDB runs on at most that many threads while the connection is open (the setting is the
+    process's: the fewest any open connection asked for).
     """
     path = Path(path)
     if wait_seconds is None:  # SLA_DB_WAIT_SECONDS overrides the default 30 s (tests, impatient jobs)
@@ -147,7 +152,7 @@ def connect(path: str | Path = config.DB_PATH, read_only: bool = False, wait_sec
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
+            con = _attach(path, read_only, threads)
             break
         except duckdb.IOException as e:
             if "lock" not in str(e).lower():
@@ -159,24 +164,161 @@ def connect(path: str | Path = config.DB_PATH, read_only: bool = False, wait_sec
                     "and try again."
                 ) from None
             time.sleep(0.25)
-    try:  # no progress bar on the terminal; inside a Jupyter kernel DuckDB refuses the setting
-        con.execute("SET enable_progress_bar = false")
-    except duckdb.Error:
-        pass
     if not read_only and _schema_version(con) != SCHEMA_VERSION:
         _make_schema(con)
     return con
+
+
+# -- one DuckDB instance per process, each file attached to it -------------------------------------------
+# Starting a DuckDB instance costs ~25-35 ms (its catalog of built-in functions is built and torn
+# down again), more than most of our statements: a load opened three, a report two. So a process has
+# one in-memory instance (made on the first connection), and a connection is a cursor of it with the
+# file ATTACHed and made its default database (USE): the statements are the same, the tables and
+# views of the file are read unqualified, temporary tables and macros stay the cursor's own. The file
+# is DETACHed (checkpointed and its lock released, as closing an instance did) when the last
+# connection to it closes (docs/decisions.md, "One DuckDB instance per process").
+_HOST_LOCK = threading.RLock()
+_HOST: dict = {"con": None, "pid": None, "n": 0, "threads": None}
+_ATTACHED: dict[str, list] = {}  # resolved path -> [alias, read_only, open connections]
+_THREADS: dict[int, int] = {}  # id of an open Connection -> the threads it asked for
+_STALE: dict[str, str] = {}  # resolved path -> alias whose DETACH failed (full disk): retried before reuse
+
+
+def _host():
+    """The process's in-memory DuckDB instance (a forked child makes its own)."""
+    if _HOST["con"] is None or _HOST["pid"] != os.getpid():
+        _ATTACHED.clear()
+        _THREADS.clear()
+        _STALE.clear()
+        # spilled intermediate results: under the system's temporary folder (an in-memory instance
+        # would spill to .tmp in the working folder); a load's statements rarely spill at all
+        spill = Path(tempfile.gettempdir()) / f"sla-duckdb-{os.getpid()}.tmp"
+        _HOST.update(con=duckdb.connect(":memory:", config={"temp_directory": str(spill)}), pid=os.getpid(),
+                     threads=None)
+    return _HOST["con"]
+
+
+def _sql_text(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+class Connection:
+    """A connection to one database file (made by :func:`connect`): a cursor of the process's DuckDB
+    instance whose default database is the file. Use it as a DuckDB connection (``execute``, ``sql``,
+    ``register``, ...: every attribute is the cursor's); ``close`` detaches the file when this was
+    its last connection in the process."""
+
+    __slots__ = ("_cur", "_key", "_closed", "path")
+
+    def __init__(self, cur, key: str, path: Path):
+        self._cur, self._key, self._closed, self.path = cur, key, False, path
+
+    def execute(self, query, parameters=None):
+        return self._cur.execute(query, parameters)
+
+    def sql(self, query, *args, **kwargs):
+        return self._cur.sql(query, *args, **kwargs)
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._cur, name)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._cur.close()
+        finally:
+            _release(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):  # a connection dropped unclosed releases its file, as a DuckDB connection did
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown, or the disk: nothing to tell anyone
+            pass
+
+
+def _apply_threads() -> None:
+    """The instance's thread count: the fewest any open connection asked for (a small load, a
+    report), else DuckDB's default (one per core)."""
+    want = min(_THREADS.values()) if _THREADS else None
+    if want != _HOST["threads"]:
+        _host().execute("RESET threads" if want is None else f"SET threads = {int(want)}")
+        _HOST["threads"] = want
+
+
+def _attach(path: Path, read_only: bool, threads: int | None = None) -> Connection:
+    key = str(Path(path).resolve())
+    with _HOST_LOCK:
+        host = _host()
+        entry = _ATTACHED.get(key)
+        if entry is not None and entry[1] != read_only:
+            raise duckdb.ConnectionException(
+                f"{path}: already open in this process {'read-only' if entry[1] else 'for writing'}; "
+                f"cannot open it {'read-only' if read_only else 'for writing'} as well")
+        if entry is None:
+            stale = _STALE.pop(key, None)
+            if stale is not None:
+                host.execute(f"DETACH DATABASE IF EXISTS {stale}")
+            _HOST["n"] += 1
+            alias = f"sla_db_{_HOST['n']}"
+            host.execute(f"ATTACH {_sql_text(key)} AS {alias}{' (READ_ONLY)' if read_only else ''}")
+            entry = _ATTACHED[key] = [alias, read_only, 0]
+        cur = host.cursor()
+        try:
+            cur.execute(f"USE {entry[0]}")
+            cur.execute("SET enable_progress_bar = false")  # none on the terminal
+        except BaseException:
+            cur.close()
+            if entry[2] == 0:
+                _detach(key)
+            raise
+        entry[2] += 1
+        con = Connection(cur, key, Path(path))
+        if threads is not None:
+            _THREADS[id(con)] = threads
+            _apply_threads()
+        return con
+
+
+def _detach(key: str) -> None:
+    alias = _ATTACHED.pop(key)[0]
+    try:
+        _host().execute(f"DETACH DATABASE {alias}")
+    except duckdb.Error:
+        _STALE[key] = alias  # e.g. its checkpoint met a full disk: tried again before the path is reused
+        raise
+
+
+def _release(con: Connection) -> None:
+    with _HOST_LOCK:
+        if _HOST["pid"] != os.getpid():
+            return
+        if _THREADS.pop(id(con), None) is not None:
+            _apply_threads()
+        entry = _ATTACHED.get(con._key)
+        if entry is None:
+            return
+        entry[2] -= 1
+        if entry[2] <= 0:
+            _detach(con._key)
 
 
 @functools.cache
 def _empty_database() -> bytes:
     """The bytes of a new database file holding every table and view of this version (made once
     per process: a new file is this copy, not 40 ms of DDL)."""
-    import tempfile
-
     with tempfile.TemporaryDirectory(prefix="sla-empty-") as d:
         f = Path(d) / "empty.duckdb"
-        con = duckdb.connect(str(f))
+        con = _attach(f, read_only=False)
         try:
             _make_schema(con)
         finally:
@@ -309,7 +451,8 @@ class Reader:
         con = self._refresh()
         if self._tables is None:
             self._tables = frozenset(r[0] for r in con.execute(
-                "SELECT table_name FROM information_schema.tables").fetchall())
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_catalog IN (current_database(), 'temp')").fetchall())
         return self._tables
 
     def execute(self, query: str, parameters=None):
@@ -542,9 +685,8 @@ def writing(path: str | Path = config.DB_PATH, wait_seconds: float | None = None
                 wal = Path(f"{base}.wal")
                 if wal.exists():  # an older version was stopped before its checkpoint: replayed in the copy
                     shutil.copyfile(wal, Path(f"{new}.wal"))
-            con = connect(new, wait_seconds=wait_seconds)
-            if input_bytes is not None and size + input_bytes < SINGLE_THREAD_BYTES:
-                con.execute("SET threads = 1")  # this copy's own instance
+            small = input_bytes is not None and size + input_bytes < SINGLE_THREAD_BYTES
+            con = connect(new, wait_seconds=wait_seconds, threads=1 if small else None)
         except (OSError, duckdb.Error) as e:
             raise (disk_error(e, path, needed) or e) from None
         finally:
@@ -588,9 +730,11 @@ def table_exists(con, name: str) -> bool:
     if isinstance(con, Reader):
         return name in con.table_names()
     # duckdb_tables() and duckdb_views() are what information_schema.tables reads, at half the cost
-    return bool(con.execute("SELECT (SELECT count(*) FROM duckdb_tables() WHERE table_name = $1) + "
-                            "(SELECT count(*) FROM duckdb_views() WHERE view_name = $1 AND NOT internal)",
-                            [name]).fetchall()[0][0])
+    # (the file's own, not those of another file open in this process: see _attach)
+    return bool(con.execute("SELECT (SELECT count(*) FROM duckdb_tables() WHERE table_name = $1 "
+                            "AND database_name IN (current_database(), 'temp')) + (SELECT count(*) FROM "
+                            "duckdb_views() WHERE view_name = $1 AND NOT internal "
+                            "AND database_name IN (current_database(), 'temp'))", [name]).fetchall()[0][0])
 
 
 def scalar(con, sql: str, params: list | None = None):
