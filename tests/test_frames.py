@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from sla_lib.findings.recompute import recompute_findings
+from sla_lib.findings.recompute import compute_findings
 from sla_lib.store import schema
 from sla_lib.store.frames import object_strings
 
@@ -68,12 +68,12 @@ def test_findings_are_the_same_with_arrow_strings(shared_demo, contract, tmp_pat
     tables = ["ticket_sla", *re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", schema.FINDINGS_TABLES)]
     assert len(tables) == 10
     out = []
-    for name, run in (("arrow", recompute_findings.__wrapped__), ("python", recompute_findings)):
+    for name, python_strings in (("arrow", False), ("python", True)):
         db = tmp_path / f"{name}.duckdb"
         shutil.copy(shared_demo["db"], db)
         con = duckdb.connect(str(db))
         try:
-            run(con, contract)
+            compute_findings(con, contract, python_strings=python_strings)
             out.append({t: sorted(map(repr, con.execute(f"SELECT * FROM {t}").fetchall())) for t in tables})
         finally:
             con.close()

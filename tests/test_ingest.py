@@ -134,6 +134,49 @@ def test_loading_twice_changes_nothing_and_raw_files_are_untouched(tmp_path):
     assert hashlib.sha256(f.read_bytes()).hexdigest() == before
 
 
+def test_findings_are_kept_while_their_inputs_are_the_same_and_computed_again_when_one_changes(tmp_path):
+    """The findings depend on the loads, the --as-of override and the contract, never on the wall
+    clock: a run with nothing new keeps them (a row edited by hand after the load shows it), a new
+    export, an override or another contract file computes them again."""
+    import shutil
+
+    from sla_lib.store.db import connect
+
+    db = tmp_path / "sla.duckdb"
+    f = write_csv(tmp_path / "工单.csv", [row("GD1", "2026-03-05 08:07", responded="2026-03-05 08:10")])
+    load(tmp_path, f)
+
+    def mark():  # a finding changed by hand: only a new computation puts it back
+        con = connect(db)
+        try:
+            con.execute("UPDATE ticket_sla SET note = 'edited' WHERE ticket_id = 'GD1' AND clause = 'response'")
+        finally:
+            con.close()
+
+    def response():
+        return q(db, "SELECT status, note FROM ticket_sla WHERE ticket_id = 'GD1' AND clause = 'response'")[0]
+
+    mark()
+    empty = tmp_path / "raw"
+    empty.mkdir()
+    res = load(tmp_path, f, raw_dir=empty)  # the same file again: nothing new
+    assert [x.status for x in res.files] == ["skipped"] and (res.as_of, res.tickets) == ("2026-03-05 08:10:00", 1)
+    assert response() == ("met", "edited")  # kept
+    load(tmp_path, write_csv(tmp_path / "工单_2.csv", [row("GD2", "2026-03-06 09:00")]))
+    assert response()[1] != "edited"  # a new export: computed again
+    mark()
+    load(tmp_path, as_of="2026-03-06 09:30", raw_dir=empty)
+    assert response()[1] != "edited" and q(db, "SELECT value FROM meta WHERE key = 'as_of'") == [("2026-03-06 09:30:00",)]
+    mark()
+    load(tmp_path, raw_dir=empty)
+    assert response() == ("met", "edited")  # the override still in force: nothing new
+    other = tmp_path / "contract.yaml"
+    shutil.copy(CONTRACT, other)
+    res = ingest([], db, other, raw_dir=empty, echo=lambda *_: None)
+    assert response()[1] != "edited"  # another contract file: computed again
+    assert q(db, "SELECT value FROM meta WHERE key = 'contract_path'") == [(str(other),)]
+
+
 def test_newer_export_supersedes_older_version(tmp_path):
     old = write_csv(tmp_path / "工单_03.csv", [row("GD1", "2026-03-05 08:07", responded="2026-03-05 08:10"),
                                                 row("GD2", "2026-03-05 09:00", responded="2026-03-05 09:01")])

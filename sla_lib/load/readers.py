@@ -18,8 +18,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from sla_lib.errors import InputError
 from sla_lib.store.db import scalar
 
@@ -274,6 +272,8 @@ def _python_csv(con, text: str, table: str, delim: str) -> tuple[int, int]:
 
 
 def _store_rows(con, table: str, records: list[list], line_nos: list[int]) -> tuple[int, int]:
+    import pandas as pd  # here, not with the module: a load with nothing new never needs pandas
+
     ncols = max((len(r) for r in records), default=0)
     if ncols == 0:
         raise InputError("no rows found")
