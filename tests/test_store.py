@@ -77,3 +77,32 @@ def test_a_connection_asking_for_fewer_threads_sets_them_while_it_is_open(tmp_pa
     narrow.close()
     assert wide.execute("SELECT current_setting('threads')").fetchall() == [(default,)]
     wide.close()
+
+
+def test_a_file_whose_tickets_are_a_view_gets_the_table_with_the_same_rows(tmp_path):
+    """Files of earlier versions hold ``tickets`` as a view over ticket_rows; the first writer of
+    this version makes it the table, holding exactly the rows the view showed."""
+    from sla_lib.store.schema import CURRENT_TICKETS
+
+    base = tmp_path / "p"
+    base.mkdir()
+    load(base, write_csv(base / "工单_1.csv", [row("GD1", "2026-03-05 08:07"), row("GD2", "2026-03-05 09:00")]))
+    load(base, write_csv(base / "工单_2.csv", [row("GD1", "2026-03-05 08:07", responded="2026-03-05 08:15",
+                                                                resolved="2026-03-05 10:00")]))
+    db = base / "sla.duckdb"
+    plain = duckdb.connect(str(db))  # made as an earlier version left it
+    plain.execute(f"DROP VIEW ticket_conflicts; DROP TABLE tickets; CREATE VIEW tickets AS {CURRENT_TICKETS}; "
+                  "DELETE FROM meta WHERE key = 'schema_version'")
+    shown = plain.execute("SELECT ticket_id, responded_at, source_file FROM tickets ORDER BY 1").fetchall()
+    plain.close()
+    assert [(t, r is not None, f.rsplit("/", 1)[-1]) for t, r, f in shown] == [
+        ("GD1", True, "工单_2.csv"), ("GD2", False, "工单_1.csv")]
+    con = sdb.connect(db)
+    try:
+        assert con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'tickets' "
+                           "AND table_catalog = current_database()").fetchall() == [("BASE TABLE",)]
+        assert con.execute("SELECT ticket_id, responded_at, source_file FROM tickets ORDER BY 1").fetchall() == shown
+        assert con.execute("SELECT ticket_id, changed_columns FROM ticket_conflicts").fetchall() == [
+            ("GD1", ["responded_at", "resolved_at"])]
+    finally:
+        con.close()

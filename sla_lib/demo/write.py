@@ -8,8 +8,10 @@ from sla_lib.demo.inspections import write_cost_demo, write_inspection_demo
 from sla_lib.demo.staff import write_staff_demo
 from sla_lib.demo.tickets import write_ticket_demo
 from sla_lib.rules.contract import Contract
+from sla_lib.store.frames import object_strings
 
 
+@object_strings()  # the generators' frames iterate text cell by cell: Python strings are cheaper
 def write_demo(raw_dir: Path, contract: Contract, seed: int = 7, months: int | None = None) -> list[Path]:
     """Write ``months`` months of demo exports (default :data:`sla_lib.demo.tickets.DEMO_MONTHS`:
     contract year 1 and part of year 2) into raw_dir: ticket registers, resident staff (attendance,

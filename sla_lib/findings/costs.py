@@ -19,7 +19,7 @@ def recompute(con, contract) -> None:
     """Rebuild third_party_costs from the current costs and ticket clocks (after every ingest)."""
     con.execute("DELETE FROM third_party_costs")
     if not con.execute("SELECT count(*) FROM cost_rows").fetchall()[0][0]:
-        return  # no costs, no rows: skip the scans of ticket_sla and of the tickets view below
+        return  # no costs, no rows: skip the scans of ticket_sla and of tickets below
     con.execute(f"""
         INSERT INTO third_party_costs
         WITH b AS (

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sla_lib.rules.contract import Contract
 from sla_lib.store.db import get_meta, scalar, set_meta, transaction
+from sla_lib.store.schema import REBUILD_TICKETS
 
 
 def _steps():
@@ -78,6 +79,7 @@ def compute_findings(con, contract: Contract, python_strings: bool = True) -> tu
     from sla_lib.findings import tickets
     from sla_lib.store.frames import object_strings
 
+    con.execute(REBUILD_TICKETS)  # the current version of each ticket, which every finding reads
     with object_strings() if python_strings else contextlib.nullcontext():
         as_of, n_tickets = tickets.recompute(con, contract)
         for step in _steps():

@@ -22,12 +22,12 @@ def recompute(con, contract: Contract) -> tuple[str | None, int]:
     """Rebuild ticket_sla, calendar_years and the as_of in meta from the current tickets (inside
     the caller's transaction); returns (as_of text or None, number of current tickets).
 
-    The ``tickets`` view (a window over every row of ticket_rows) is evaluated once: the clock
+    The ``tickets`` table (the current rows, just rebuilt) is read once: the clock
     inputs hold every timestamp column, so the newest and oldest timestamps and the ticket count
-    come from that one result instead of three more scans of the view."""
+    come from that one result instead of three more scans of it."""
     tbl = con.sql(f"SELECT {', '.join(CLOCK_INPUTS)} FROM tickets").to_arrow_table()
     n_tickets = tbl.num_rows
-    # min(least(...)) / max(greatest(...)) over the view: NULLs are skipped, as pc.min_max does
+    # min(least(...)) / max(greatest(...)) over the table: NULLs are skipped, as pc.min_max does
     extremes = [pc.min_max(tbl[c]) for c in TIMESTAMP_COLUMNS]
     lows = [m["min"].as_py() for m in extremes if m["min"].is_valid]
     highs = [m["max"].as_py() for m in extremes if m["max"].is_valid]

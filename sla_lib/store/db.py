@@ -39,7 +39,7 @@ import duckdb
 from sla_lib import config
 from sla_lib.errors import DatabaseBusy, DiskError, SlaError
 from sla_lib.store.locks import FileLock
-from sla_lib.store.schema import FINDINGS_TABLES, SCHEMA, VIEWS
+from sla_lib.store.schema import FINDINGS_TABLES, REBUILD_TICKETS, SCHEMA, VIEWS
 
 MAGIC = b"DUCK"  # bytes 8..12 of every DuckDB database file
 PINS_ENV = "SLA_DB_PINS"  # JSON {published path: pinned snapshot}: what a report being rendered reads
@@ -339,17 +339,26 @@ def _new_file(path: Path) -> None:
 
 
 def _make_schema(con) -> None:
+    # a file of an earlier version holds `tickets` as a view: it becomes the table (filled now, as
+    # the view read) before the tables are made
+    was_view = bool(con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'tickets' "
+                                "AND database_name = current_database()").fetchall()[0][0])
+    if was_view:
+        con.execute("DROP VIEW IF EXISTS ticket_conflicts; DROP VIEW tickets")
     con.execute(SCHEMA)
     con.execute(_UPGRADE)
     con.execute(FINDINGS_TABLES)
     con.execute(VIEWS)
+    if was_view:
+        con.execute(REBUILD_TICKETS)
     set_meta(con, "schema_version", SCHEMA_VERSION)
 
 
 _UPGRADE = "ALTER TABLE ingest_log ADD COLUMN IF NOT EXISTS rows_merged INTEGER DEFAULT 0"
 # the tables and views a file holds, by the text that made them: a read-write connection to a file
 # made by this version does not run the DDL again (30 ms a connection)
-SCHEMA_VERSION = hashlib.sha256("\n".join([SCHEMA, _UPGRADE, FINDINGS_TABLES, VIEWS]).encode()).hexdigest()[:16]
+SCHEMA_VERSION = hashlib.sha256("\n".join([SCHEMA, _UPGRADE, FINDINGS_TABLES, VIEWS, REBUILD_TICKETS]).encode()
+                                ).hexdigest()[:16]
 
 
 def _schema_version(con) -> str | None:
