@@ -304,12 +304,28 @@ def test_a_failing_notebook_leaves_the_previous_report_and_names_the_cell(archiv
     assert not (out / "2025-10" / "monthly-report.failed.ipynb").exists()
 
 
-def test_concurrent_runs_one_renders_the_other_stops_with_a_message(archive):
+def test_concurrent_runs_one_renders_the_other_stops_with_a_message(archive, tmp_path):
     out = archive / "reports"
     shutil.rmtree(out / "2025-08")
     cmd = [sys.executable, "-m", "sla_lib", "scheduled", "--today", "2026-08-01", "--raw-dir", "raw",
            "--db", "sla.duckdb", "--contract", "contract.yaml", "--out", "reports"]
-    first = subprocess.Popen(cmd, cwd=archive, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # the first run's month waits in a cell of its notebook until the second run has finished, so
+    # the second always meets the lock held (a first run that happened to finish before the second
+    # started, once rendering got faster, made this test fail on a quiet machine); no clock decides
+    nb_dir = tmp_path / "notebooks"
+    shutil.copytree(ROOT / "notebooks", nb_dir)
+    release = tmp_path / "release"
+    nb = nbformat.read(str(nb_dir / "monthly_report.ipynb"), as_version=4)
+    at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])) + 2
+    nb.cells.insert(at, nbformat.v4.new_code_cell(
+        f"import pathlib as _p, time as _t\nfor _ in range(12000):\n    if _p.Path({str(release)!r}).exists():\n"
+        "        break\n    _t.sleep(0.05)"))
+    nbformat.write(nb, str(nb_dir / "monthly_report.ipynb"))
+    first = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from sla_lib.publish.scheduled import run_scheduled; "
+         "sys.exit(run_scheduled(today='2026-08-01', raw_dir='raw', db_path='sla.duckdb', "
+         f"contract_path='contract.yaml', out_dir='reports', notebooks_dir={str(nb_dir)!r}))"],
+        cwd=archive, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lock = out / LOCK_NAME
     for _ in range(1200):  # until it holds the lock (a cap by count, no clock: some minutes of 50 ms pauses)
         if f"pid {first.pid} " in (lock.read_text() if lock.exists() else ""):
@@ -319,6 +335,7 @@ def test_concurrent_runs_one_renders_the_other_stops_with_a_message(archive):
     else:
         pytest.fail(f"the first run never took the lock {lock}")
     second = subprocess.run(cmd, cwd=archive, capture_output=True, text=True, timeout=120)
+    release.touch()
     out1, err1 = first.communicate(timeout=300)
     assert first.returncode == EXIT_OK, err1
     assert renders(out1) == [("monthly", "2025-08", "new")]
