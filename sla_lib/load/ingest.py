@@ -337,7 +337,10 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
             f"count(*) FILTER (WHERE c{m.mapping[c]} IS NOT NULL AND try_strptime(c{m.mapping[c]}, {first}) IS NULL)"
             for c in plain_ts) + f" {data_rows}").fetchall()[0]
         simple = {c for c, n in zip(plain_ts, counts, strict=True) if n == 0}
-    repetitive = _repetitive(con, [m.mapping[c] for c in mapped if c in TEXT_MASKED and c in m.mapping], data_rows)
+    masked_cols = [m.mapping[c] for c in mapped if c in TEXT_MASKED and c in m.mapping]
+    # a small file masks every row: sampling its columns and planning the joins cost more (~10 ms)
+    repetitive = (_repetitive(con, masked_cols, data_rows) if raw.nrows > SMALL_FILE_ROWS
+                  else dict.fromkeys(masked_cols, False))
     for canon, typ in schema.KIND_COLUMNS[p.kind].items():
         if canon == "system_raw":
             continue
@@ -482,6 +485,7 @@ def load_file(con, raw: RawFile, contract: Contract, kind: str | None, preset: s
 
 
 REPETITIVE_SAMPLE = 10_000
+SMALL_FILE_ROWS = 200  # rows of a file (header included) up to which every row is masked on its own
 
 
 def _repetitive(con, cols: list[int], data_rows: str) -> dict[int, bool]:
